@@ -1,0 +1,88 @@
+"""Database helpers shared by every area: the engine, write transactions, row locks, migrations.
+
+Writes that guard an invariant go through `write_transaction()`: on SQLite an
+IMMEDIATE transaction (the guarantee across processes) behind one asyncio.Lock
+per process (for speed: waiting writers queue here instead of spinning on the
+busy timeout); on PostgreSQL a plain transaction, with the guarded rows locked
+by `locked()` (SELECT ... FOR UPDATE).
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any, AsyncIterator
+
+from piccolo.engine import engine_finder
+from piccolo.query.methods.select import Select
+
+_sqlite_lock: asyncio.Lock | None = None
+_lock_loop = None
+
+
+def engine():
+    return engine_finder()
+
+
+def is_postgres() -> bool:
+    return engine().engine_type == "postgres"
+
+
+def _lock() -> asyncio.Lock:
+    global _sqlite_lock, _lock_loop
+    loop = asyncio.get_running_loop()
+    if _sqlite_lock is None or _lock_loop is not loop:
+        _sqlite_lock = asyncio.Lock()
+        _lock_loop = loop
+    return _sqlite_lock
+
+
+@contextlib.asynccontextmanager
+async def write_transaction() -> AsyncIterator[Any]:
+    db = engine()
+    if db.engine_type == "sqlite":
+        from piccolo.engine.sqlite import TransactionType
+
+        async with _lock():
+            async with db.transaction(transaction_type=TransactionType.immediate) as tx:
+                yield tx
+    else:
+        async with db.transaction() as tx:
+            yield tx
+
+
+def locked(query: Select) -> Select:
+    """SELECT ... FOR UPDATE on PostgreSQL; on SQLite the IMMEDIATE transaction already serialises."""
+    if is_postgres():
+        return query.lock_rows()
+    return query
+
+
+async def raw(sql: str, *args: Any) -> list[dict]:
+    """A raw statement with `{}` placeholders, run in the current transaction if there is one."""
+    from planner.accounts.tables import User  # any table will do: raw() runs on its engine
+
+    return await User.raw(sql, *args)
+
+
+async def start() -> None:
+    db = engine()
+    if db.engine_type == "postgres":
+        await db.start_connection_pool(min_size=2, max_size=20)
+    else:
+        # WAL lets readers run beside the one writer; the setting is kept in the file.
+        await db.run_ddl("PRAGMA journal_mode=WAL")
+
+
+async def stop() -> None:
+    db = engine()
+    if db.engine_type == "postgres":
+        with contextlib.suppress(Exception):
+            await db.close_connection_pool()
+
+
+async def migrate() -> None:
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    result = await run_forwards(app_name="planner", migration_id="all", fake=False)
+    if not result.success:
+        raise RuntimeError(f"Migrations failed: {result.message}")

@@ -1,0 +1,36 @@
+from piccolo.conf.apps import AppConfig
+
+from planner.accounts.tables import ApiToken, LoginFailure, User
+from planner.inventory.tables import Item, KitComponent, Location, StockLevel, StockMovement
+from planner.mail.tables import OutboxMessage
+from planner.paths import asset_dir
+from planner.resources.tables import SupportResource
+from planner.rsvps.tables import Invitation, Question, Rsvp
+from planner.scheduling.tables import (
+    Activity,
+    ActivityHost,
+    Host,
+    HostUnavailability,
+    Membership,
+    Program,
+    Slot,
+    Space,
+)
+from planner.tickets.tables import Checkin, PresenceScan, ScanConflict
+
+TABLES = [
+    User, ApiToken, LoginFailure,
+    Program, Membership, Space, Host, HostUnavailability, Activity, ActivityHost, Slot,
+    Invitation, Rsvp, Question,
+    Checkin, ScanConflict, PresenceScan,
+    Location, Item, KitComponent, StockLevel, StockMovement,
+    SupportResource, OutboxMessage,
+]
+
+APP_CONFIG = AppConfig(
+    app_name="planner",
+    migrations_folder_path=str(asset_dir("piccolo_migrations")),
+    table_classes=TABLES,
+    migration_dependencies=[],
+    commands=[],
+)
