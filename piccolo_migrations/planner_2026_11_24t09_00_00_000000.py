@@ -1,6 +1,6 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-ID = "2026-11-24T08:30:00:000000"
+ID = "2026-11-24T09:00:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "Composite unique keys, hot-path indexes and never-negative stock."
 

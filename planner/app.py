@@ -1,0 +1,159 @@
+"""create_app(): routes, templates, static files, sessions, CSRF, error handlers, startup and shutdown."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from typing import Any
+
+import msgspec
+from litestar import Litestar, Request, Response, get
+from litestar.config.csrf import CSRFConfig
+from litestar.di import Provide
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.response import Template
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+
+from planner import db
+from planner.errors import PlannerError
+from planner.paths import asset_dir
+from planner.settings import Settings, get_settings
+from planner.web_common import provide_user
+
+log = logging.getLogger("planner")
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", "")
+
+
+def _error_response(request: Request, status: int, detail: str, extra: Any = None) -> Response:
+    if _wants_json(request):
+        body: dict[str, Any] = {"status_code": status, "detail": detail}
+        if extra is not None:
+            body["extra"] = extra
+        return Response(body, status_code=status)
+    if status == 401:
+        from litestar.response import Redirect
+
+        return Redirect(f"/login?next={request.url.path}")
+    return Template("error.html", context={"status": status, "detail": detail}, status_code=status)
+
+
+def planner_error_handler(request: Request, exc: PlannerError) -> Response:
+    return _error_response(request, exc.status_code, exc.message, exc.extra)
+
+
+def msgspec_error_handler(request: Request, exc: Exception) -> Response:
+    return _error_response(request, 400, f"The request body is not valid: {exc}")
+
+
+def http_error_handler(request: Request, exc: HTTPException) -> Response:
+    detail = exc.detail
+    extra = getattr(exc, "extra", None)
+    if isinstance(exc, ValidationException) and extra:
+        # msgspec's messages are readable: "Expected `int`, got `str` - at `$.capacity`".
+        detail = "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in extra) or detail
+    return _error_response(request, exc.status_code, detail, extra)
+
+
+def internal_error_handler(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _error_response(request, 500, "Something went wrong on our side; nothing was changed. Please try again.")
+
+
+@get("/health", tags=["system"])
+async def health() -> Response[dict[str, str]]:
+    try:
+        await db.raw("SELECT 1")
+        return Response({"status": "ok", "database": "ok"})
+    except Exception as exc:  # noqa: BLE001
+        return Response({"status": "error", "database": str(exc)[:200]}, status_code=503)
+
+
+def _session_secret(settings: Settings) -> bytes:
+    return hashlib.sha256(("session:" + settings.secret_key).encode()).digest()
+
+
+def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> Litestar:
+    settings = settings or get_settings()
+    from planner.accounts.web import PageAuthController
+    from planner.pages import page_handlers, set_language
+    from planner.rsvps.web import GuestRsvpController, OrganizerRsvpController
+    from planner.scheduling.web import ActivityController, AuthController, ProgramController, SpaceController
+
+    route_handlers: list[Any] = [
+        health,
+        AuthController, ProgramController, SpaceController, ActivityController,
+        GuestRsvpController, OrganizerRsvpController,
+        PageAuthController,
+        *page_handlers(),
+        create_static_files_router(path="/static", directories=[asset_dir("static")], name="static",
+                                   cache_control=None, include_in_schema=False),
+    ]
+    for extra in _optional_handlers():
+        route_handlers.extend(extra)
+
+    stop = asyncio.Event()
+    tasks: list[asyncio.Task] = []
+
+    async def on_startup() -> None:
+        await db.start()
+        if run_worker:
+            from planner.mail.worker import run_forever
+
+            stop.clear()
+            tasks.append(asyncio.create_task(run_forever(settings, stop)))
+
+    async def on_shutdown() -> None:
+        stop.set()
+        for t in tasks:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(t, timeout=5)
+        tasks.clear()
+        await db.stop()
+
+    from planner.templating import configure_engine
+
+    return Litestar(
+        route_handlers=route_handlers,
+        dependencies={"user": Provide(provide_user)},
+        middleware=[CookieBackendConfig(secret=_session_secret(settings), max_age=14 * 24 * 3600,
+                                        samesite="lax", httponly=True, secure=settings.base_url.startswith("https")).middleware],
+        csrf_config=CSRFConfig(secret=settings.secret_key, exclude=["/api", "/static", "/health", "/schema"],
+                               cookie_samesite="strict", cookie_secure=settings.base_url.startswith("https")),
+        template_config=TemplateConfig(directory=asset_dir("templates"), engine=JinjaTemplateEngine, engine_callback=configure_engine),
+        exception_handlers={
+            PlannerError: planner_error_handler,
+            msgspec.ValidationError: msgspec_error_handler,
+            msgspec.DecodeError: msgspec_error_handler,
+            HTTPException: http_error_handler,
+            Exception: internal_error_handler,
+        },
+        openapi_config=OpenAPIConfig(title="Festival wellness planner", version="0.1.0", path="/schema"),
+        before_request=set_language,
+        on_startup=[on_startup],
+        on_shutdown=[on_shutdown],
+        debug=settings.debug,
+    )
+
+
+def _optional_handlers() -> list[list[Any]]:
+    """Areas that register their own routes through a `routes()` function in their web module."""
+    import importlib
+
+    out = []
+    for mod in ("planner.calendar.web", "planner.tickets.web", "planner.inventory.web", "planner.resources.web"):
+        try:
+            m = importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if exc.name == mod:
+                continue
+            raise
+        out.append(m.routes())
+    return out

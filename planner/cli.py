@@ -1,0 +1,110 @@
+"""The `planner` command: serve, migrate, demo, user add."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+
+from planner.errors import PlannerError
+
+
+async def _migrate() -> None:
+    from planner import db
+
+    await db.start()
+    try:
+        await db.migrate()
+    finally:
+        await db.stop()
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    asyncio.run(_migrate())
+    print("Migrations applied.")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    asyncio.run(_migrate())
+    uvicorn.run(
+        "planner.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+        log_level=args.log_level, proxy_headers=True, access_log=args.access_log,
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from planner.demo import load_demo
+
+    asyncio.run(_migrate())
+    print(asyncio.run(load_demo()))
+    return 0
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from planner import db
+    from planner.accounts.rules import create_user
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+
+    async def run() -> dict:
+        await _migrate()
+        await db.start()
+        try:
+            return await create_user(args.email, password, admin=args.admin)
+        finally:
+            await db.stop()
+
+    try:
+        user = asyncio.run(run())
+    except PlannerError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    print(f"Created {user['email']}{' (admin)' if user['is_admin'] else ''}.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="planner", description="Wellness activations planner for festivals and music.")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("serve", help="apply pending migrations, then serve the app")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--workers", type=int, default=1)
+    s.add_argument("--log-level", default="info")
+    s.add_argument("--access-log", action="store_true")
+    s.set_defaults(func=cmd_serve)
+    m = sub.add_parser("migrate", help="apply pending migrations and exit")
+    m.set_defaults(func=cmd_migrate)
+    d = sub.add_parser("demo", help="load a realistic demo programme (safe to run twice)")
+    d.set_defaults(func=cmd_demo)
+    u = sub.add_parser("user", help="manage accounts")
+    usub = u.add_subparsers(dest="user_command", required=True)
+    ua = usub.add_parser("add", help="create an account")
+    ua.add_argument("email")
+    ua.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    ua.add_argument("--admin", action="store_true", help="may create programmes")
+    ua.set_defaults(func=cmd_user_add)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except PlannerError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

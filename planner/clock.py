@@ -1,0 +1,55 @@
+"""Time helpers. Rules take `now` as an argument; only handlers call `utcnow()`."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from planner.errors import PlannerError
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def zone(name: str) -> ZoneInfo:
+    if not name or name not in _zones():
+        raise PlannerError(f"“{name}” is not a known IANA time zone (for example Europe/London or America/New_York).")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise PlannerError(f"“{name}” is not a known IANA time zone.") from exc
+
+
+_ZONES: set[str] | None = None
+
+
+def _zones() -> set[str]:
+    global _ZONES
+    if _ZONES is None:
+        _ZONES = available_timezones()
+    return _ZONES
+
+
+def as_utc(value: datetime | str, tz: str, field: str = "time") -> datetime:
+    """Read a time: ISO 8601 with an offset, or local to the programme's zone without one."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise PlannerError(f"{field} must be an ISO 8601 date and time, like 2026-07-03T18:00.") from exc
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=zone(tz))
+    return value.astimezone(timezone.utc).replace(microsecond=0)
+
+
+def local(value: datetime, tz: str) -> datetime:
+    return value.astimezone(ZoneInfo(tz))
+
+
+def parse_date(value: date | str, field: str) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise PlannerError(f"{field} must be a date like 2026-07-03.") from exc

@@ -1,0 +1,361 @@
+"""Server-rendered pages for organizers and guests. Each handler parses the form, calls one rule, renders."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Dependency
+from litestar.response import Redirect, Template
+
+from planner.clock import local, utcnow
+from planner.errors import PlannerError
+from planner.rsvps import rules as rsvps
+from planner.scheduling import rules as sched
+from planner.scheduling.tables import Activity, Space
+from planner.templating import current_language
+from planner.i18n import pick_language
+
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+User = dict | None
+NoCheck = Dependency(skip_validation=True)
+
+
+def page(name: str, user: User, status_code: int = 200, **context: Any) -> Template:
+    return Template(name, context={"user": user, **context}, status_code=status_code)
+
+
+def _need(user: User, request: Request) -> None:
+    if user is None:
+        raise PlannerError("Log in first.", "unauthorized")
+
+
+def _form_list(request_form: Any, key: str) -> list[str]:
+    return [v for v in request_form.getall(key)] if hasattr(request_form, "getall") else []
+
+
+async def set_language(request: Request) -> None:
+    lang = request.query_params.get("lang") or pick_language(request.headers.get("accept-language"))
+    current_language.set(lang)
+
+
+# ---------------------------------------------------------------- organizer
+
+@get("/", include_in_schema=False)
+async def home(request: Request, user: User = NoCheck) -> Template | Redirect:
+    if user is None:
+        return Redirect("/login")
+    programs = await sched.list_programs(user=user)
+    return page("scheduling/home.html", user, programs=programs)
+
+
+@get("/programs/new", include_in_schema=False)
+async def program_new(request: Request, user: User = NoCheck) -> Template:
+    _need(user, request)
+    return page("scheduling/program_form.html", user, error=None, form={"timezone": "America/New_York", "country": "US"})
+
+
+@post("/programs/new", include_in_schema=False, status_code=200)
+async def program_create(request: Request, data: dict[str, Any] = Form, user: User = NoCheck) -> Template | Redirect:
+    _need(user, request)
+    form = dict(data)
+    form["languages"] = [x.strip() for x in str(form.get("languages") or "en").split(",") if x.strip()]
+    try:
+        p = await sched.create_program(form, user=user)
+    except PlannerError as exc:
+        return page("scheduling/program_form.html", user, status_code=exc.status_code, error=exc.message, form=data)
+    return Redirect(f"/programs/{p['id']}", status_code=303)
+
+
+async def _program_context(program_id: int, user: User) -> dict:
+    program = await sched.get_program(program_id, user=user)
+    role = (await _role(user, program_id))
+    spaces = await sched.list_spaces(program_id, user=user)
+    hosts = await sched.list_hosts(program_id, user=user)
+    activities = await sched.list_activities(program_id, user=user)
+    names = {s["id"]: s["name"] for s in spaces}
+    for a in activities:
+        a["space_name"] = names.get(a["space_id"], "")
+        a["confirmed"] = sum(s["confirmed"] for s in a["slots"])
+        a["waiting"] = sum(s["waiting"] for s in a["slots"])
+        a["seats"] = sum(s["capacity"] for s in a["slots"]) if a["kind"] == "activation" else a["capacity"]
+    return {"program": program, "role": role, "spaces": spaces, "hosts": hosts, "activities": activities}
+
+
+async def _role(user: User, program_id: int) -> str | None:
+    from planner.accounts.rules import role_in
+
+    return await role_in(user["id"], program_id) if user else None
+
+
+@get("/programs/{program_id:int}", include_in_schema=False)
+async def program_page(request: Request, program_id: int, user: User = NoCheck) -> Template:
+    _need(user, request)
+    ctx = await _program_context(program_id, user)
+    return page("scheduling/program.html", user, **ctx, error=None, message=request.query_params.get("m"))
+
+
+@post("/programs/{program_id:int}/spaces", include_in_schema=False, status_code=200)
+async def space_create(request: Request, program_id: int, data: dict[str, Any] = Form, user: User = NoCheck) -> Template | Redirect:
+    _need(user, request)
+    form = dict(data)
+    form["counts_presence"] = form.get("counts_presence") == "on"
+    try:
+        await sched.add_space(program_id, form, user=user)
+    except PlannerError as exc:
+        ctx = await _program_context(program_id, user)
+        return page("scheduling/program.html", user, status_code=exc.status_code, **ctx, error=exc.message, message=None)
+    return Redirect(f"/programs/{program_id}?m=space", status_code=303)
+
+
+@post("/programs/{program_id:int}/hosts", include_in_schema=False, status_code=200)
+async def host_create(request: Request, program_id: int, data: dict[str, Any] = Form, user: User = NoCheck) -> Template | Redirect:
+    _need(user, request)
+    try:
+        await sched.add_host(program_id, {"name": data.get("name"), "email": data.get("email") or None}, user=user)
+    except PlannerError as exc:
+        ctx = await _program_context(program_id, user)
+        return page("scheduling/program.html", user, status_code=exc.status_code, **ctx, error=exc.message, message=None)
+    return Redirect(f"/programs/{program_id}?m=host", status_code=303)
+
+
+@get("/programs/{program_id:int}/schedule", include_in_schema=False)
+async def schedule_page(request: Request, program_id: int, user: User = NoCheck, day: str | None = None) -> Template:
+    _need(user, request)
+    program = await sched.get_program(program_id, user=user)
+    first, last = date.fromisoformat(program["starts_on"]), date.fromisoformat(program["ends_on"])
+    try:
+        d = date.fromisoformat(day) if day else first
+    except ValueError:
+        d = first
+    d = min(max(d, first), last)
+    data = await sched.day_schedule(program_id, d, user=user)
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    return page("scheduling/schedule.html", user, program=program, days=days, **data)
+
+
+@get("/programs/{program_id:int}/activities/new", include_in_schema=False)
+async def activity_new(request: Request, program_id: int, user: User = NoCheck) -> Template:
+    _need(user, request)
+    ctx = await _program_context(program_id, user)
+    return page("scheduling/activity_form.html", user, **ctx, error=None, clash=None,
+                form={"kind": request.query_params.get("kind", "activation"), "capacity": "10",
+                      "starts_at": f"{ctx['program']['starts_on']}T10:00", "ends_at": f"{ctx['program']['starts_on']}T11:00"})
+
+
+def _activity_form(data: dict, host_ids: list[str]) -> dict:
+    form: dict[str, Any] = {k: v for k, v in data.items() if v not in ("", None)}
+    form["published"] = data.get("published") == "on"
+    form["host_ids"] = host_ids
+    if form.get("slot_minutes"):
+        form["slot_minutes"] = form["slot_minutes"]
+    return form
+
+
+@post("/programs/{program_id:int}/activities/new", include_in_schema=False, status_code=200)
+async def activity_create(request: Request, program_id: int, user: User = NoCheck) -> Template | Redirect:
+    _need(user, request)
+    raw = await request.form()
+    data = {k: raw.get(k) for k in raw.keys()}
+    form = _activity_form(data, raw.getall("host_ids") if hasattr(raw, "getall") else [])
+    try:
+        a = await sched.create_activity(program_id, form, user=user, now=utcnow())
+    except PlannerError as exc:
+        ctx = await _program_context(program_id, user)
+        return page("scheduling/activity_form.html", user, status_code=exc.status_code, **ctx, error=exc.message,
+                    clash=exc.extra if exc.code == "clash" else None, form=data)
+    day = a["starts_at"][:10]
+    return Redirect(f"/programs/{program_id}/schedule?day={day}&created={a['id']}", status_code=303)
+
+
+@get("/activities/{activity_id:int}/manage", include_in_schema=False)
+async def activity_manage(request: Request, activity_id: int, user: User = NoCheck, sensitive: bool = False) -> Template:
+    _need(user, request)
+    activity = await sched.get_activity(activity_id, user=user)
+    program = await sched.get_program(activity["program_id"], user=user)
+    role = await _role(user, program["id"])
+    rows = await rsvps.list_rsvps(activity_id, user=user, include_sensitive=sensitive) if role == "organizer" else []
+    groups: dict[str, list] = {k: [] for k in ("confirmed", "offered", "waitlisted", "applied", "declined", "cancelled")}
+    for r in rows:
+        groups.setdefault(r["status"], []).append(r)
+    groups["waitlisted"].sort(key=lambda r: r.get("waitlist_position") or 0)
+    questions = await rsvps.questions_for(activity_id)
+    invitations = await rsvps.list_invitations(activity_id, user=user) if role == "organizer" and activity["rsvp_mode"] == "invite" else []
+    space = await Space.select(Space.name).where(Space.id == activity["space_id"]).first()
+    seats = sum(s["capacity"] for s in activity["slots"]) if activity["kind"] == "activation" else activity["capacity"]
+    confirmed = sum(s["confirmed"] for s in activity["slots"])
+    return page("rsvps/manage.html", user, activity=activity, program=program, groups=groups, questions=questions,
+                invitations=invitations, space=space, seats=seats, confirmed=confirmed, role=role,
+                sensitive=sensitive, message=request.query_params.get("m"), error=request.query_params.get("e"))
+
+
+@post("/activities/{activity_id:int}/manage/{action:str}", include_in_schema=False, status_code=200)
+async def activity_action(request: Request, activity_id: int, action: str, user: User = NoCheck) -> Redirect:
+    _need(user, request)
+    raw = await request.form()
+    data = {k: raw.get(k) for k in raw.keys()}
+    now = utcnow()
+    msg = "done"
+    try:
+        if action in ("approve", "decline", "waitlist", "remove"):
+            fn = {"approve": rsvps.approve, "decline": rsvps.decline, "waitlist": rsvps.waitlist, "remove": rsvps.remove}[action]
+            kwargs = {"reason": data.get("reason", "")} if action in ("decline", "remove") else {}
+            await fn(data.get("rsvp_id"), user=user, now=now, **kwargs)
+        elif action == "bulk":
+            ids = raw.getall("rsvp_ids") if hasattr(raw, "getall") else []
+            await rsvps.bulk(data.get("bulk_action", ""), [int(i) for i in ids], user=user, now=now)
+        elif action == "reorder":
+            await rsvps.reorder(data.get("rsvp_id"), data.get("position"), user=user, reason=data.get("reason", ""), now=now)
+        elif action == "move":
+            await rsvps.move(data.get("rsvp_id"), data.get("slot_id"), user=user, now=now)
+        elif action == "invite":
+            await rsvps.invite(activity_id, data, user=user, now=now)
+        elif action == "question":
+            data["sensitive"] = data.get("sensitive") == "on"
+            data["per_guest"] = data.get("per_guest") == "on"
+            data["required"] = data.get("required") == "on"
+            await rsvps.add_question(activity_id, data, user=user)
+        elif action == "publish":
+            await sched.update_activity(activity_id, {"published": True}, user=user, now=now)
+        elif action == "cancel":
+            await sched.cancel_activity(activity_id, {"reason": data.get("reason", "")}, user=user, now=now)
+        else:
+            raise PlannerError("Unknown action.", "not_found")
+    except PlannerError as exc:
+        from urllib.parse import quote
+
+        return Redirect(f"/activities/{activity_id}/manage?e={quote(exc.message)}", status_code=303)
+    return Redirect(f"/activities/{activity_id}/manage?m={action}", status_code=303)
+
+
+# ---------------------------------------------------------------- guests
+
+async def _public_activity(activity_id: int) -> tuple[dict, dict, dict]:
+    a = await Activity.select().where(Activity.id == activity_id).first()
+    if not a or not a["published"]:
+        raise PlannerError("That activity was not found.", "not_found")
+    from planner.scheduling.tables import Program
+
+    p = await Program.select().where(Program.id == a["program"]).first()
+    out = await sched.activity_out(a, p["timezone"])
+    space = await Space.select().where(Space.id == a["space"]).first()
+    return out, p, space
+
+
+async def _resources(program_id: int) -> list[dict]:
+    from planner.resources.tables import SupportResource
+
+    return await SupportResource.select().where((SupportResource.program == program_id) & (SupportResource.enabled == True)).order_by(SupportResource.position)  # noqa: E712
+
+
+@get("/a/{activity_id:int}", include_in_schema=False)
+async def activity_public(request: Request, activity_id: int, invite: str | None = None) -> Template:
+    a, p, space = await _public_activity(activity_id)
+    questions = await rsvps.questions_for(activity_id)
+    invitation = None
+    if invite:
+        from planner.rsvps.tables import Invitation
+
+        invitation = await Invitation.select().where((Invitation.code == invite) & (Invitation.activity == activity_id)).first()
+    return page("rsvps/activity.html", None, activity=a, program=p, space=space, questions=questions,
+                invite=invite, invitation=invitation, error=None, form={}, resources=await _resources(p["id"]),
+                closed=_closed(a))
+
+
+def _closed(a: dict) -> str | None:
+    from datetime import datetime
+
+    if a["cancelled"]:
+        return "cancelled"
+    now = utcnow()
+    if a["rsvp_deadline"] and datetime.fromisoformat(a["rsvp_deadline"]) < now:
+        return "deadline"
+    if datetime.fromisoformat(a["ends_at"]) < now:
+        return "over"
+    return None
+
+
+@post("/a/{activity_id:int}", include_in_schema=False, status_code=200)
+async def activity_rsvp(request: Request, activity_id: int) -> Template | Redirect:
+    raw = await request.form()
+    form = {k: raw.get(k) for k in raw.keys()}
+    questions = await rsvps.questions_for(activity_id)
+    answers: dict[str, Any] = {}
+    for q in questions:
+        v = form.get(f"q{q['id']}")
+        if q["kind"] == "yesno":
+            if v in ("yes", "no"):
+                answers[str(q["id"])] = v == "yes"
+        elif v not in (None, ""):
+            answers[str(q["id"])] = v
+    body = {"name": form.get("name"), "email": form.get("email"), "guests": form.get("guests") or 0,
+            "slot_id": form.get("slot_id") or None, "answers": answers, "invite_code": form.get("invite") or None}
+    try:
+        out, _ = await rsvps.create_rsvp(activity_id, body, now=utcnow(), language=current_language.get())
+    except PlannerError as exc:
+        a, p, space = await _public_activity(activity_id)
+        return page("rsvps/activity.html", None, status_code=exc.status_code, activity=a, program=p, space=space,
+                    questions=questions, invite=form.get("invite"), invitation=None, error=exc.message, form=form,
+                    resources=await _resources(p["id"]), closed=_closed(a))
+    return Redirect("/r/" + out["manage_url"].split("/r/", 1)[1] + "&new=1", status_code=303)
+
+
+async def _guest_context(rsvp_id: int, token: str | None) -> dict:
+    r = await rsvps.get_guest_rsvp(rsvp_id, token)
+    a, p, space = await _public_activity_any(r["activity_id"])
+    slot = next((s for s in a["slots"] if s["id"] == r["slot_id"]), None)
+    return {"rsvp": r, "activity": a, "program": p, "space": space, "slot": slot, "token": token,
+            "resources": await _resources(p["id"])}
+
+
+async def _public_activity_any(activity_id: int) -> tuple[dict, dict, dict]:
+    from planner.scheduling.tables import Program
+
+    a = await Activity.select().where(Activity.id == activity_id).first()
+    p = await Program.select().where(Program.id == a["program"]).first()
+    out = await sched.activity_out(a, p["timezone"])
+    space = await Space.select().where(Space.id == a["space"]).first()
+    return out, p, space
+
+
+@get("/r/{rsvp_id:int}", include_in_schema=False)
+async def guest_page(request: Request, rsvp_id: int, token: str | None = None) -> Template:
+    ctx = await _guest_context(rsvp_id, token)
+    return page("rsvps/guest.html", None, **ctx, error=None, new=request.query_params.get("new") == "1",
+                message=request.query_params.get("m"))
+
+
+@post("/r/{rsvp_id:int}/{action:str}", include_in_schema=False, status_code=200)
+async def guest_action(request: Request, rsvp_id: int, action: str, token: str | None = None) -> Template | Redirect:
+    raw = await request.form()
+    token = token or raw.get("token")
+    now = utcnow()
+    try:
+        if action == "cancel":
+            await rsvps.cancel_guest(rsvp_id, token, now=now)
+        elif action == "guests":
+            await rsvps.change_guests(rsvp_id, token, raw.get("guests"), now=now)
+        elif action == "accept":
+            await rsvps.accept_offer(rsvp_id, token, now=now)
+        else:
+            raise PlannerError("Unknown action.", "not_found")
+    except PlannerError as exc:
+        if exc.code == "not_found":
+            raise
+        ctx = await _guest_context(rsvp_id, token)
+        return page("rsvps/guest.html", None, status_code=exc.status_code, **ctx, error=exc.message, new=False, message=None)
+    return Redirect(f"/r/{rsvp_id}?token={token}&m={action}", status_code=303)
+
+
+@get("/p/{program_id:int}", include_in_schema=False)
+async def program_public(request: Request, program_id: int) -> Template:
+    p = await sched.program_row(program_id)
+    acts = await sched.list_activities(program_id, user=None, published_only=True)
+    return page("rsvps/program_public.html", None, program=p, activities=acts, resources=await _resources(program_id))
+
+
+def page_handlers() -> list:
+    return [home, program_new, program_create, program_page, space_create, host_create, schedule_page,
+            activity_new, activity_create, activity_manage, activity_action,
+            activity_public, activity_rsvp, guest_page, guest_action, program_public]

@@ -1,0 +1,164 @@
+"""JSON API for RSVPs, invitations, questions and the organizer's queue."""
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.params import Dependency
+
+from planner.clock import utcnow
+from planner.i18n import pick_language
+from planner.rsvps import rules
+from planner.web_common import as_dict
+
+UNSET = msgspec.UNSET
+User = dict | None
+
+
+class RsvpIn(msgspec.Struct):
+    name: str
+    email: str
+    guests: int | msgspec.UnsetType = UNSET
+    slot_id: int | str | None | msgspec.UnsetType = UNSET
+    answers: dict[str, Any] | msgspec.UnsetType = UNSET
+    invite_code: str | None | msgspec.UnsetType = UNSET
+    language: str | msgspec.UnsetType = UNSET
+
+
+class GuestPatch(msgspec.Struct):
+    guests: int
+
+
+class InvitationIn(msgspec.Struct):
+    name: str
+    email: str
+
+
+class InvitationsCsvIn(msgspec.Struct):
+    csv: str
+
+
+class QuestionIn(msgspec.Struct):
+    label: str
+    kind: str | msgspec.UnsetType = UNSET
+    choices: list[str] | msgspec.UnsetType = UNSET
+    sensitive: bool | msgspec.UnsetType = UNSET
+    per_guest: bool | msgspec.UnsetType = UNSET
+    required: bool | msgspec.UnsetType = UNSET
+
+
+class ReasonIn(msgspec.Struct):
+    reason: str | msgspec.UnsetType = UNSET
+
+
+class ReorderIn(msgspec.Struct):
+    position: int
+    reason: str
+
+
+class MoveIn(msgspec.Struct):
+    slot_id: int
+
+
+class BulkIn(msgspec.Struct):
+    action: str
+    rsvp_ids: list[int]
+
+
+async def _optional(request: Request, struct: type) -> dict:
+    body = await request.body()
+    return as_dict(msgspec.json.decode(body, type=struct)) if body.strip() else {}
+
+
+class GuestRsvpController(Controller):
+    """Calls a guest makes without an account: the RSVP itself, then their token link."""
+
+    path = "/api"
+    tags = ["rsvps"]
+
+    @post("/activities/{activity_id:int}/rsvps", status_code=201)
+    async def create(self, activity_id: int, data: RsvpIn, request: Request) -> Response[dict[str, Any]]:
+        body = as_dict(data)
+        lang = body.pop("language", None) or pick_language(request.headers.get("accept-language"))
+        out, created = await rules.create_rsvp(activity_id, body, now=utcnow(), language=lang)
+        return Response(out, status_code=201 if created else 200)
+
+    @get("/activities/{activity_id:int}/rsvps")
+    async def index(self, activity_id: int, user: User = Dependency(skip_validation=True), status: str | None = None,
+                    sensitive: bool = False) -> list[dict[str, Any]]:
+        return await rules.list_rsvps(activity_id, user=user, status=status, include_sensitive=sensitive)
+
+    @get("/rsvps/{rsvp_id:int}")
+    async def show(self, rsvp_id: int, token: str | None = None) -> dict[str, Any]:
+        return await rules.get_guest_rsvp(rsvp_id, token)
+
+    @patch("/rsvps/{rsvp_id:int}")
+    async def change(self, rsvp_id: int, data: GuestPatch, token: str | None = None) -> dict[str, Any]:
+        return await rules.change_guests(rsvp_id, token, data.guests, now=utcnow())
+
+    @post("/rsvps/{rsvp_id:int}/cancel", status_code=200)
+    async def cancel(self, rsvp_id: int, token: str | None = None) -> dict[str, Any]:
+        return await rules.cancel_guest(rsvp_id, token, now=utcnow())
+
+    @post("/rsvps/{rsvp_id:int}/accept", status_code=200)
+    async def accept(self, rsvp_id: int, token: str | None = None) -> dict[str, Any]:
+        return await rules.accept_offer(rsvp_id, token, now=utcnow())
+
+
+class OrganizerRsvpController(Controller):
+    path = "/api"
+    tags = ["rsvps"]
+
+    @get("/activities/{activity_id:int}/rsvps.csv", media_type="text/csv")
+    async def export(self, activity_id: int, user: User = Dependency(skip_validation=True), sensitive: bool = False) -> Response[str]:
+        text = await rules.export_csv(activity_id, user=user, include_sensitive=sensitive)
+        return Response(text, media_type="text/csv; charset=utf-8",
+                        headers={"content-disposition": f'attachment; filename="activity-{activity_id}-rsvps.csv"', "cache-control": "no-store"})
+
+    @post("/rsvps/{rsvp_id:int}/approve", status_code=200)
+    async def approve(self, rsvp_id: int, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
+        return await rules.approve(rsvp_id, user=user, now=utcnow())
+
+    @post("/rsvps/{rsvp_id:int}/decline", status_code=200)
+    async def decline(self, rsvp_id: int, request: Request, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
+        data = await _optional(request, ReasonIn)
+        return await rules.decline(rsvp_id, user=user, now=utcnow(), reason=data.get("reason", ""))
+
+    @post("/rsvps/{rsvp_id:int}/waitlist", status_code=200)
+    async def waitlist(self, rsvp_id: int, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
+        return await rules.waitlist(rsvp_id, user=user, now=utcnow())
+
+    @post("/rsvps/{rsvp_id:int}/remove", status_code=200)
+    async def remove(self, rsvp_id: int, request: Request, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
+        data = await _optional(request, ReasonIn)
+        return await rules.remove(rsvp_id, user=user, now=utcnow(), reason=data.get("reason", ""))
+
+    @post("/rsvps/{rsvp_id:int}/move", status_code=200)
+    async def move(self, rsvp_id: int, data: MoveIn, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
+        return await rules.move(rsvp_id, data.slot_id, user=user, now=utcnow())
+
+    @post("/rsvps/{rsvp_id:int}/reorder", status_code=200)
+    async def reorder(self, rsvp_id: int, data: ReorderIn, user: User = Dependency(skip_validation=True)) -> list[dict[str, Any]]:
+        return await rules.reorder(rsvp_id, data.position, user=user, reason=data.reason, now=utcnow())
+
+    @post("/activities/{activity_id:int}/rsvps/bulk", status_code=200)
+    async def bulk(self, activity_id: int, data: BulkIn, user: User = Dependency(skip_validation=True)) -> list[dict[str, Any]]:
+        return await rules.bulk(data.action, data.rsvp_ids, user=user, now=utcnow())
+
+    @post("/activities/{activity_id:int}/invitations", status_code=201)
+    async def invite(self, activity_id: int, data: InvitationIn, user: User = Dependency(skip_validation=True)) -> Response[dict[str, Any]]:
+        out = await rules.invite(activity_id, as_dict(data), user=user, now=utcnow())
+        return Response(out, status_code=201 if out["created"] else 200)
+
+    @post("/activities/{activity_id:int}/invitations/csv", status_code=200)
+    async def invite_csv(self, activity_id: int, data: InvitationsCsvIn, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
+        return await rules.invite_many(activity_id, data.csv, user=user, now=utcnow())
+
+    @get("/activities/{activity_id:int}/invitations")
+    async def invitations(self, activity_id: int, user: User = Dependency(skip_validation=True)) -> list[dict[str, Any]]:
+        return await rules.list_invitations(activity_id, user=user)
+
+    @post("/activities/{activity_id:int}/questions", status_code=201)
+    async def add_question(self, activity_id: int, data: QuestionIn, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
+        return await rules.add_question(activity_id, as_dict(data), user=user)

@@ -1,0 +1,745 @@
+"""Programmes, spaces, hosts, members and activities with their slots; clash-free scheduling."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Iterable
+
+from babel import Locale
+
+from planner.accounts.rules import normalise_email, require_role
+from planner.accounts.tables import User
+from planner.clock import as_utc, local, parse_date, zone
+from planner.db import locked, write_transaction
+from planner.errors import PlannerError, not_found
+from planner.scheduling.tables import (
+    ACTIVITY_KINDS,
+    ROLES,
+    RSVP_MODES,
+    Activity,
+    ActivityHost,
+    Host,
+    HostUnavailability,
+    Membership,
+    Program,
+    Slot,
+    Space,
+)
+
+COUNTRIES = {code for code in Locale("en").territories if len(code) == 2 and code.isalpha()}
+MAX_SLOTS = 500
+
+
+def _text(data: dict, key: str, label: str, *, required: bool = True, max_len: int = 200) -> str:
+    value = data.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise PlannerError(f"{label} is required.", extra={"field": key})
+        return ""
+    if not isinstance(value, str):
+        raise PlannerError(f"{label} must be text.", extra={"field": key})
+    value = value.strip()
+    if len(value) > max_len:
+        raise PlannerError(f"{label} can be at most {max_len} characters.", extra={"field": key})
+    return value
+
+
+def _int(data: dict, key: str, label: str, *, default: int | None = None, minimum: int = 0, maximum: int = 100_000) -> int:
+    value = data.get(key, default)
+    if value is None:
+        raise PlannerError(f"{label} is required.", extra={"field": key})
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise PlannerError(f"{label} must be a whole number.", extra={"field": key})
+    try:
+        value = int(value)
+    except ValueError as exc:
+        raise PlannerError(f"{label} must be a whole number.", extra={"field": key}) from exc
+    if value < minimum or value > maximum:
+        raise PlannerError(f"{label} must be between {minimum} and {maximum}.", extra={"field": key})
+    return value
+
+
+def _id(value: Any, label: str) -> int:
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise PlannerError(f"{label} is not a valid id.") from exc
+
+
+# ---------------------------------------------------------------- programmes
+
+def program_out(p: dict) -> dict:
+    return {
+        "id": p["id"],
+        "name": p["name"],
+        "timezone": p["timezone"],
+        "country": p["country"],
+        "starts_on": p["starts_on"].isoformat(),
+        "ends_on": p["ends_on"].isoformat(),
+        "languages": p["languages"] if isinstance(p["languages"], list) else _json_list(p["languages"]),
+        "care_email": p["care_email"],
+        "venue_address": p["venue_address"],
+    }
+
+
+def _json_list(value: Any) -> list:
+    import json
+
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return []
+    return list(value or [])
+
+
+async def create_program(data: dict, *, user: dict | None) -> dict:
+    if user is None:
+        raise PlannerError("Log in first.", "unauthorized")
+    if not user.get("is_admin"):
+        raise PlannerError("Only an admin may create programmes.", "forbidden")
+    name = _text(data, "name", "Name")
+    tz = _text(data, "timezone", "Time zone", max_len=64)
+    zone(tz)
+    country = _text(data, "country", "Country", max_len=2).upper()
+    if country not in COUNTRIES:
+        raise PlannerError(f"“{country}” is not an ISO 3166-1 country code (for example US or GB).", extra={"field": "country"})
+    starts_on = parse_date(data.get("starts_on") or "", "starts_on")
+    ends_on = parse_date(data.get("ends_on") or "", "ends_on")
+    if ends_on < starts_on:
+        raise PlannerError("The programme must end on or after the day it starts.", extra={"field": "ends_on"})
+    if (ends_on - starts_on).days > 400:
+        raise PlannerError("A programme can last at most 400 days.", extra={"field": "ends_on"})
+    languages = data.get("languages") or ["en"]
+    if not isinstance(languages, list) or not all(isinstance(x, str) and 2 <= len(x) <= 10 for x in languages):
+        raise PlannerError("languages must be a list of language codes such as [\"en\", \"es\"].", extra={"field": "languages"})
+    care_email = data.get("care_email") or user["email"]
+    care_email = normalise_email(care_email)
+    async with write_transaction():
+        program = Program(
+            name=name, timezone=tz, country=country, starts_on=starts_on, ends_on=ends_on,
+            languages=languages, care_email=care_email,
+            venue_address=_text(data, "venue_address", "Venue address", required=False, max_len=500),
+        )
+        await program.save()
+        await Membership.insert(Membership(program=program.id, user=user["id"], role="organizer"))
+        await _seed_program(program.id, country, languages)
+    return program_out(program.to_dict())
+
+
+async def _seed_program(program_id: int, country: str, languages: list[str]) -> None:
+    """The warehouse location and the country's support resources come with every programme."""
+    from planner.inventory.tables import Location
+    from planner.resources.tables import SupportResource
+
+    await Location.insert(Location(program=program_id, name="Warehouse"))
+    try:
+        from planner.resources.seed import resources_for
+    except ImportError:  # pragma: no cover - seed module ships with the package
+        return
+    rows = [
+        SupportResource(
+            program=program_id, country=r.get("country") or country, name=r["name"], kind=r["kind"],
+            phone=r.get("phone"), sms=r.get("sms"), url=r.get("url"), hours=r.get("hours"),
+            languages=r.get("languages") or [], description=r.get("description") or "", position=i,
+        )
+        for i, r in enumerate(resources_for(country, languages))
+    ]
+    if rows:
+        await SupportResource.insert(*rows)
+
+
+async def get_program(program_id: int, *, user: dict | None) -> dict:
+    await require_role(user, program_id)
+    p = await Program.select().where(Program.id == program_id).first()
+    if not p:
+        raise not_found("That programme")
+    return program_out(p)
+
+
+async def list_programs(*, user: dict) -> list[dict]:
+    rows = await Membership.select(
+        Membership.role, *Membership.program.all_columns()
+    ).where(Membership.user == user["id"]).order_by(Membership.program.starts_on)
+    out = []
+    for r in rows:
+        p = {k.split(".", 1)[1]: v for k, v in r.items() if k.startswith("program.")}
+        out.append({**program_out(p), "role": r["role"]})
+    return out
+
+
+async def program_row(program_id: int) -> dict:
+    p = await Program.select().where(Program.id == program_id).first()
+    if not p:
+        raise not_found("That programme")
+    return p
+
+
+# ---------------------------------------------------------------- spaces, hosts, members
+
+def space_out(s: dict) -> dict:
+    return {
+        "id": s["id"], "program_id": s["program"], "name": s["name"], "capacity": s["capacity"],
+        "access_notes": s["access_notes"], "address": s["address"],
+        "turnover_minutes": s["turnover_minutes"], "counts_presence": s["counts_presence"],
+        "inside": s["inside"],
+    }
+
+
+async def add_space(program_id: int, data: dict, *, user: dict | None) -> dict:
+    await require_role(user, program_id, "organizer")
+    from planner.inventory.tables import Location
+
+    values = dict(
+        program=program_id,
+        name=_text(data, "name", "Name"),
+        capacity=_int(data, "capacity", "Capacity", minimum=1),
+        access_notes=_text(data, "access_notes", "Access notes", required=False, max_len=2000),
+        address=_text(data, "address", "Address", required=False, max_len=500),
+        turnover_minutes=_int(data, "turnover_minutes", "Turnover buffer", default=0, maximum=24 * 60),
+        counts_presence=bool(data.get("counts_presence", False)),
+    )
+    async with write_transaction():
+        space = Space(**values)
+        await space.save()
+        await Location.insert(Location(program=program_id, name=space.name, space=space.id))
+    return space_out(space.to_dict())
+
+
+async def update_space(space_id: int, data: dict, *, user: dict | None) -> dict:
+    s = await Space.select().where(Space.id == _id(space_id, "Space")).first()
+    if not s:
+        raise not_found("That space")
+    await require_role(user, s["program"], "organizer")
+    merged = {**s, **{k: v for k, v in data.items() if v is not None}}
+    values = dict(
+        name=_text(merged, "name", "Name"),
+        capacity=_int(merged, "capacity", "Capacity", minimum=1),
+        access_notes=_text(merged, "access_notes", "Access notes", required=False, max_len=2000),
+        address=_text(merged, "address", "Address", required=False, max_len=500),
+        turnover_minutes=_int(merged, "turnover_minutes", "Turnover buffer", default=0, maximum=24 * 60),
+        counts_presence=bool(merged.get("counts_presence")),
+    )
+    await Space.update(values).where(Space.id == s["id"])
+    return space_out({**s, **values})
+
+
+async def list_spaces(program_id: int, *, user: dict | None) -> list[dict]:
+    await require_role(user, program_id)
+    return [space_out(s) for s in await Space.select().where(Space.program == program_id).order_by(Space.name)]
+
+
+def host_out(h: dict) -> dict:
+    return {"id": h["id"], "program_id": h["program"], "name": h["name"], "email": h["email"]}
+
+
+async def add_host(program_id: int, data: dict, *, user: dict | None) -> dict:
+    await require_role(user, program_id, "organizer")
+    email = data.get("email")
+    host = Host(program=program_id, name=_text(data, "name", "Name"), email=normalise_email(email) if email else None)
+    await host.save()
+    return host_out(host.to_dict())
+
+
+async def list_hosts(program_id: int, *, user: dict | None) -> list[dict]:
+    await require_role(user, program_id)
+    return [host_out(h) for h in await Host.select().where(Host.program == program_id).order_by(Host.name)]
+
+
+async def add_unavailability(host_id: int, data: dict, *, user: dict | None) -> dict:
+    h = await Host.select().where(Host.id == _id(host_id, "Host")).first()
+    if not h:
+        raise not_found("That host")
+    await require_role(user, h["program"], "organizer")
+    p = await program_row(h["program"])
+    starts = as_utc(data.get("starts_at") or "", p["timezone"], "starts_at")
+    ends = as_utc(data.get("ends_at") or "", p["timezone"], "ends_at")
+    if ends <= starts:
+        raise PlannerError("The end must be after the start.", extra={"field": "ends_at"})
+    row = HostUnavailability(host=h["id"], starts_at=starts, ends_at=ends, note=_text(data, "note", "Note", required=False, max_len=300))
+    await row.save()
+    return {"id": row.id, "host_id": h["id"], "starts_at": local(starts, p["timezone"]).isoformat(), "ends_at": local(ends, p["timezone"]).isoformat(), "note": row.note}
+
+
+async def add_member(program_id: int, data: dict, *, user: dict | None) -> dict:
+    await require_role(user, program_id, "organizer")
+    email = normalise_email(data.get("email") or "")
+    role = data.get("role") or ""
+    if role not in ROLES:
+        raise PlannerError("role must be organizer or staff.", extra={"field": "role"})
+    target = await User.select(User.id).where(User.email == email).first()
+    if not target:
+        raise PlannerError(f"There is no account for {email}; create it first with `planner user add`.", "not_found")
+    async with write_transaction():
+        existing = await Membership.select(Membership.id).where(
+            (Membership.program == program_id) & (Membership.user == target["id"])
+        ).first()
+        if existing:
+            await Membership.update({Membership.role: role}).where(Membership.id == existing["id"])
+        else:
+            await Membership.insert(Membership(program=program_id, user=target["id"], role=role))
+    return {"program_id": program_id, "email": email, "role": role, "user_id": target["id"]}
+
+
+async def list_members(program_id: int, *, user: dict | None) -> list[dict]:
+    await require_role(user, program_id, "organizer")
+    rows = await Membership.select(Membership.role, Membership.user.email, Membership.user.id).where(
+        Membership.program == program_id
+    ).order_by(Membership.user.email)
+    return [{"user_id": r["user.id"], "email": r["user.email"], "role": r["role"]} for r in rows]
+
+
+# ---------------------------------------------------------------- activities
+
+@dataclass(frozen=True)
+class SlotPlan:
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int
+
+
+def plan_slots(kind: str, starts: datetime, ends: datetime, capacity: int, tz: str, data: dict) -> list[SlotPlan]:
+    """The time windows an activity occupies, each with its own capacity."""
+    explicit = data.get("slots")
+    minutes = data.get("slot_minutes")
+    if explicit:
+        if not isinstance(explicit, list):
+            raise PlannerError("slots must be a list of {starts_at, ends_at, capacity?}.", extra={"field": "slots"})
+        out = []
+        for i, s in enumerate(explicit):
+            if not isinstance(s, dict):
+                raise PlannerError("slots must be a list of {starts_at, ends_at, capacity?}.", extra={"field": "slots"})
+            a = as_utc(s.get("starts_at") or "", tz, f"slots[{i}].starts_at")
+            b = as_utc(s.get("ends_at") or "", tz, f"slots[{i}].ends_at")
+            if b <= a:
+                raise PlannerError(f"Slot {i + 1} ends before it starts.", extra={"field": "slots"})
+            if a < starts or b > ends:
+                raise PlannerError(f"Slot {i + 1} lies outside the activity's times.", extra={"field": "slots"})
+            out.append(SlotPlan(a, b, _int(s, "capacity", "Slot capacity", default=capacity, minimum=1)))
+        out.sort(key=lambda s: s.starts_at)
+        for x, y in zip(out, out[1:]):
+            if y.starts_at < x.ends_at:
+                raise PlannerError("Two slots of the activity overlap.", extra={"field": "slots"})
+        if len(out) > MAX_SLOTS:
+            raise PlannerError(f"An activity can have at most {MAX_SLOTS} slots.", extra={"field": "slots"})
+        return out
+    if minutes:
+        length = _int(data, "slot_minutes", "Slot length", minimum=5, maximum=24 * 60)
+        gap = _int(data, "slot_gap_minutes", "Gap between slots", default=0, maximum=240)
+        out, t = [], starts
+        while t + timedelta(minutes=length) <= ends:
+            out.append(SlotPlan(t, t + timedelta(minutes=length), capacity))
+            t += timedelta(minutes=length + gap)
+            if len(out) > MAX_SLOTS:
+                raise PlannerError(f"An activity can have at most {MAX_SLOTS} slots.", extra={"field": "slot_minutes"})
+        if not out:
+            raise PlannerError("The slot length is longer than the activity.", extra={"field": "slot_minutes"})
+        return out
+    if kind == "residency":
+        # One slot a day, from the start's time of day to the end's, in the programme's zone.
+        a, b = local(starts, tz), local(ends, tz)
+        if b.time() <= a.time():
+            raise PlannerError("A residency's daily end time must be after its daily start time.", extra={"field": "ends_at"})
+        out, day = [], a.date()
+        while day <= b.date():
+            s = datetime.combine(day, a.time(), tzinfo=a.tzinfo)
+            e = datetime.combine(day, b.time(), tzinfo=a.tzinfo)
+            out.append(SlotPlan(as_utc(s, tz), as_utc(e, tz), capacity))
+            day += timedelta(days=1)
+        return out
+    return [SlotPlan(starts, ends, capacity)]
+
+
+def _overlaps(a0: datetime, a1: datetime, b0: datetime, b1: datetime, buffer: timedelta) -> bool:
+    return a0 < b1 + buffer and b0 < a1 + buffer
+
+
+async def _find_clash(
+    *, program_id: int, space: dict, host_ids: list[int], plans: list[SlotPlan], exclude_activity: int | None, tz: str
+) -> None:
+    """Raise 409 naming the activity (or host absence) in the way. Runs inside the write transaction."""
+    lo = min(p.starts_at for p in plans)
+    hi = max(p.ends_at for p in plans)
+    buffer = timedelta(minutes=space["turnover_minutes"] or 0)
+    conditions = (
+        (Slot.space == space["id"])
+        & (Slot.starts_at < hi + buffer)
+        & (Slot.ends_at > lo - buffer)
+        & (Slot.activity.cancelled_at.is_null())
+    )
+    if exclude_activity:
+        conditions &= Slot.activity != exclude_activity
+    taken = await Slot.select(Slot.starts_at, Slot.ends_at, Slot.activity.id, Slot.activity.title).where(conditions)
+    for row in taken:
+        for p in plans:
+            if _overlaps(p.starts_at, p.ends_at, row["starts_at"], row["ends_at"], buffer):
+                _raise_clash("space", space["name"], row, tz)
+    if not host_ids:
+        return
+    cond = (
+        ActivityHost.host.is_in(host_ids)
+        & (ActivityHost.activity.cancelled_at.is_null())
+        & (ActivityHost.activity.starts_at < hi)
+        & (ActivityHost.activity.ends_at > lo)
+    )
+    if exclude_activity:
+        cond &= ActivityHost.activity != exclude_activity
+    busy = await ActivityHost.select(ActivityHost.activity.id, ActivityHost.host.name).where(cond)
+    if busy:
+        act_ids = list({b["activity.id"] for b in busy})
+        slots = await Slot.select(Slot.starts_at, Slot.ends_at, Slot.activity.id, Slot.activity.title).where(Slot.activity.is_in(act_ids))
+        names = {b["activity.id"]: b["host.name"] for b in busy}
+        for row in slots:
+            for p in plans:
+                if _overlaps(p.starts_at, p.ends_at, row["starts_at"], row["ends_at"], timedelta(0)):
+                    _raise_clash("host", names[row["activity.id"]], row, tz)
+    away = await HostUnavailability.select(HostUnavailability.starts_at, HostUnavailability.ends_at, HostUnavailability.host.name, HostUnavailability.note).where(
+        HostUnavailability.host.is_in(host_ids) & (HostUnavailability.starts_at < hi) & (HostUnavailability.ends_at > lo)
+    )
+    for row in away:
+        for p in plans:
+            if _overlaps(p.starts_at, p.ends_at, row["starts_at"], row["ends_at"], timedelta(0)):
+                when = f"{local(row['starts_at'], tz):%a %d %b %H:%M}–{local(row['ends_at'], tz):%H:%M}"
+                raise PlannerError(
+                    f"{row['host.name']} is unavailable {when}" + (f" ({row['note']})." if row["note"] else "."),
+                    "clash",
+                    extra={"host": row["host.name"], "unavailable": True},
+                )
+
+
+def _raise_clash(what: str, name: str, row: dict, tz: str) -> None:
+    when = f"{local(row['starts_at'], tz):%a %d %b %H:%M}–{local(row['ends_at'], tz):%H:%M}"
+    if what == "space":
+        msg = f"{name} is taken {when} by “{row['activity.title']}”."
+    else:
+        msg = f"{name} is hosting “{row['activity.title']}” {when}."
+    raise PlannerError(
+        msg,
+        "clash",
+        extra={
+            "clash": what,
+            "activity": {"id": row["activity.id"], "title": row["activity.title"]},
+            "starts_at": local(row["starts_at"], tz).isoformat(),
+            "ends_at": local(row["ends_at"], tz).isoformat(),
+        },
+    )
+
+
+async def _lock_resources(space_id: int, host_ids: Iterable[int]) -> None:
+    """Serialise writes that touch the same space or host (PostgreSQL row locks; SQLite is already serial)."""
+    await locked(Space.select(Space.id).where(Space.id == space_id))
+    if host_ids:
+        await locked(Host.select(Host.id).where(Host.id.is_in(sorted(host_ids))).order_by(Host.id))
+
+
+async def _space_in(program_id: int, space_id: Any) -> dict:
+    s = await Space.select().where((Space.id == _id(space_id, "space_id")) & (Space.program == program_id)).first()
+    if not s:
+        raise PlannerError("That space was not found in this programme.", "not_found", extra={"field": "space_id"})
+    return s
+
+
+async def _hosts_in(program_id: int, host_ids: Any) -> list[int]:
+    if host_ids in (None, []):
+        return []
+    if not isinstance(host_ids, list):
+        raise PlannerError("host_ids must be a list of host ids.", extra={"field": "host_ids"})
+    ids = sorted({_id(h, "host_ids") for h in host_ids})
+    found = await Host.select(Host.id).where(Host.id.is_in(ids) & (Host.program == program_id))
+    if len(found) != len(ids):
+        raise PlannerError("A host was not found in this programme.", "not_found", extra={"field": "host_ids"})
+    return ids
+
+
+async def _kit_in(program_id: int, kit_id: Any) -> int | None:
+    if kit_id in (None, ""):
+        return None
+    from planner.inventory.tables import Item
+
+    kid = _id(kit_id, "kit_id")
+    if not await Item.exists().where((Item.id == kid) & (Item.program == program_id)):
+        raise PlannerError("That kit was not found in this programme.", "not_found", extra={"field": "kit_id"})
+    return kid
+
+
+def _check_dates(p: dict, plans: list[SlotPlan]) -> None:
+    tz = p["timezone"]
+    for s in plans:
+        if local(s.starts_at, tz).date() < p["starts_on"] or local(s.ends_at - timedelta(seconds=1), tz).date() > p["ends_on"]:
+            raise PlannerError(
+                f"The activity must lie within the programme's dates ({p['starts_on']:%d %b} to {p['ends_on']:%d %b %Y}).",
+                extra={"field": "starts_at"},
+            )
+
+
+def _activity_fields(data: dict, current: dict | None, tz: str) -> dict:
+    base = dict(current or {})
+    merged = {**base, **{k: v for k, v in data.items() if v is not None}}
+    kind = merged.get("kind")
+    if kind not in ACTIVITY_KINDS:
+        raise PlannerError("kind must be activation, residency or dinner.", extra={"field": "kind"})
+    default_mode = {"activation": "open", "residency": "apply", "dinner": "invite"}[kind]
+    mode = merged.get("rsvp_mode") or default_mode
+    if mode not in RSVP_MODES:
+        raise PlannerError("rsvp_mode must be open, invite or apply.", extra={"field": "rsvp_mode"})
+    starts = as_utc(merged.get("starts_at") or "", tz, "starts_at")
+    ends = as_utc(merged.get("ends_at") or "", tz, "ends_at")
+    if ends <= starts:
+        raise PlannerError("The end must be after the start.", extra={"field": "ends_at"})
+    if ends - starts > timedelta(days=60):
+        raise PlannerError("An activity can last at most 60 days.", extra={"field": "ends_at"})
+    deadline = merged.get("rsvp_deadline")
+    promotion = merged.get("promotion") or "auto"
+    if promotion not in ("auto", "offer"):
+        raise PlannerError("promotion must be auto or offer.", extra={"field": "promotion"})
+    return dict(
+        kind=kind,
+        title=_text(merged, "title", "Title"),
+        description=_text(merged, "description", "Description", required=False, max_len=5000),
+        what_to_bring=_text(merged, "what_to_bring", "What to bring", required=False, max_len=2000),
+        starts_at=starts,
+        ends_at=ends,
+        capacity=_int(merged, "capacity", "Capacity", minimum=1),
+        rsvp_mode=mode,
+        max_guests=_int(merged, "max_guests", "Plus-ones allowed", default=0, maximum=20),
+        published=bool(merged.get("published", True)),
+        rsvp_deadline=as_utc(deadline, tz, "rsvp_deadline") if deadline else None,
+        promotion=promotion,
+        hold_hours=_int(merged, "hold_hours", "Hold hours", default=24, minimum=1, maximum=24 * 14),
+        walkin_estimate=_int(merged, "walkin_estimate", "Expected walk-ins", default=0),
+    )
+
+
+async def create_activity(program_id: int, data: dict, *, user: dict | None, now: datetime) -> dict:
+    await require_role(user, program_id, "organizer")
+    p = await program_row(program_id)
+    tz = p["timezone"]
+    for key in ("kind", "title", "space_id", "starts_at", "ends_at", "capacity"):
+        if data.get(key) in (None, ""):
+            raise PlannerError(f"{key} is required.", extra={"field": key})
+    fields = _activity_fields(data, None, tz)
+    space = await _space_in(program_id, data["space_id"])
+    host_ids = await _hosts_in(program_id, data.get("host_ids"))
+    kit_id = await _kit_in(program_id, data.get("kit_id"))
+    plans = plan_slots(fields["kind"], fields["starts_at"], fields["ends_at"], fields["capacity"], tz, data)
+    _check_dates(p, plans)
+    async with write_transaction():
+        await _lock_resources(space["id"], host_ids)
+        await _find_clash(program_id=program_id, space=space, host_ids=host_ids, plans=plans, exclude_activity=None, tz=tz)
+        activity = Activity(program=program_id, space=space["id"], kit=kit_id, created_at=now, updated_at=now, **fields)
+        await activity.save()
+        if host_ids:
+            await ActivityHost.insert(*[ActivityHost(activity=activity.id, host=h) for h in host_ids])
+        await Slot.insert(*[
+            Slot(activity=activity.id, program=program_id, space=space["id"], starts_at=s.starts_at, ends_at=s.ends_at, capacity=s.capacity)
+            for s in plans
+        ])
+    return await get_activity(activity.id, user=user)
+
+
+async def activity_row(activity_id: Any) -> dict:
+    a = await Activity.select().where(Activity.id == _id(activity_id, "Activity")).first()
+    if not a:
+        raise not_found("That activity")
+    return a
+
+
+async def activity_out(a: dict, tz: str, *, slots: list[dict] | None = None, host_ids: list[int] | None = None, space: dict | None = None) -> dict:
+    if slots is None:
+        slots = await Slot.select().where(Slot.activity == a["id"]).order_by(Slot.starts_at)
+    if host_ids is None:
+        host_ids = [r["host"] for r in await ActivityHost.select(ActivityHost.host).where(ActivityHost.activity == a["id"])]
+    out = {
+        "id": a["id"],
+        "program_id": a["program"],
+        "kind": a["kind"],
+        "title": a["title"],
+        "description": a["description"],
+        "what_to_bring": a["what_to_bring"],
+        "space_id": a["space"],
+        "starts_at": local(a["starts_at"], tz).isoformat(),
+        "ends_at": local(a["ends_at"], tz).isoformat(),
+        "capacity": a["capacity"],
+        "rsvp_mode": a["rsvp_mode"],
+        "max_guests": a["max_guests"],
+        "kit_id": a["kit"],
+        "host_ids": host_ids,
+        "published": a["published"],
+        "cancelled": a["cancelled_at"] is not None,
+        "rsvp_deadline": local(a["rsvp_deadline"], tz).isoformat() if a["rsvp_deadline"] else None,
+        "promotion": a["promotion"],
+        "hold_hours": a["hold_hours"],
+        "walkin_estimate": a["walkin_estimate"],
+        "sequence": a["sequence"],
+        "slots": [
+            {
+                "id": s["id"],
+                "starts_at": local(s["starts_at"], tz).isoformat(),
+                "ends_at": local(s["ends_at"], tz).isoformat(),
+                "capacity": s["capacity"],
+                "confirmed": s["confirmed"],
+                "waiting": s["waiting"],
+            }
+            for s in slots
+        ],
+    }
+    if space is not None:
+        out["space"] = {"id": space["id"], "name": space["name"]}
+    return out
+
+
+async def get_activity(activity_id: Any, *, user: dict | None) -> dict:
+    a = await activity_row(activity_id)
+    await require_role(user, a["program"])
+    p = await program_row(a["program"])
+    return await activity_out(a, p["timezone"])
+
+
+async def list_activities(program_id: int, *, user: dict | None, published_only: bool = False) -> list[dict]:
+    if not published_only:
+        await require_role(user, program_id)
+    p = await program_row(program_id)
+    q = Activity.select().where(Activity.program == program_id)
+    if published_only:
+        q = q.where((Activity.published == True) & Activity.cancelled_at.is_null())  # noqa: E712
+    acts = await q.order_by(Activity.starts_at)
+    ids = [a["id"] for a in acts]
+    slots_by: dict[int, list] = {i: [] for i in ids}
+    hosts_by: dict[int, list] = {i: [] for i in ids}
+    if ids:
+        for s in await Slot.select().where(Slot.program == program_id).order_by(Slot.starts_at):
+            if s["activity"] in slots_by:
+                slots_by[s["activity"]].append(s)
+        for h in await ActivityHost.select(ActivityHost.activity, ActivityHost.host).where(ActivityHost.activity.program == program_id):
+            if h["activity"] in hosts_by:
+                hosts_by[h["activity"]].append(h["host"])
+    return [await activity_out(a, p["timezone"], slots=slots_by[a["id"]], host_ids=hosts_by[a["id"]]) for a in acts]
+
+
+CHANGES_INVITE = ("title", "starts_at", "ends_at", "space_id", "what_to_bring")
+
+
+async def update_activity(activity_id: Any, data: dict, *, user: dict | None, now: datetime) -> dict:
+    a = await activity_row(activity_id)
+    await require_role(user, a["program"], "organizer")
+    if a["cancelled_at"] is not None:
+        raise PlannerError("This activity was cancelled and can no longer be changed.", "closed")
+    p = await program_row(a["program"])
+    tz = p["timezone"]
+    current = {**a, "starts_at": a["starts_at"], "ends_at": a["ends_at"]}
+    if "kind" in data and data["kind"] != a["kind"]:
+        raise PlannerError("The kind of an activity cannot change; create a new one.", extra={"field": "kind"})
+    fields = _activity_fields(data, current, tz)
+    space_id = data.get("space_id") or a["space"]
+    space = await _space_in(a["program"], space_id)
+    hosts_given = "host_ids" in data and data["host_ids"] is not None
+    host_ids = await _hosts_in(a["program"], data["host_ids"]) if hosts_given else [
+        r["host"] for r in await ActivityHost.select(ActivityHost.host).where(ActivityHost.activity == a["id"])
+    ]
+    kit_id = await _kit_in(a["program"], data["kit_id"]) if "kit_id" in data else a["kit"]
+    overbook_ok = bool(data.get("overbook_ok"))
+    invite_changed = any(k in data and data[k] is not None for k in CHANGES_INVITE) and (
+        fields["title"] != a["title"] or fields["starts_at"] != a["starts_at"] or fields["ends_at"] != a["ends_at"]
+        or space["id"] != a["space"] or fields["what_to_bring"] != a["what_to_bring"]
+    )
+    async with write_transaction():
+        await _lock_resources(space["id"], host_ids)
+        slots = await locked(Slot.select().where(Slot.activity == a["id"]).order_by(Slot.starts_at))
+        delta = fields["starts_at"] - a["starts_at"]
+        if len(slots) == 1:
+            plans = [SlotPlan(fields["starts_at"], fields["ends_at"], fields["capacity"])]
+        else:
+            plans = [SlotPlan(s["starts_at"] + delta, s["ends_at"] + delta, fields["capacity"] if "capacity" in data else s["capacity"]) for s in slots]
+            if any(pl.ends_at > fields["ends_at"] for pl in plans):
+                raise PlannerError("The new end would cut off slots; move the start too, or change the slots.", extra={"field": "ends_at"})
+        _check_dates(p, plans)
+        await _find_clash(program_id=a["program"], space=space, host_ids=host_ids, plans=plans, exclude_activity=a["id"], tz=tz)
+        for s, pl in zip(slots, plans):
+            if s["confirmed"] > pl.capacity and not overbook_ok:
+                raise PlannerError(
+                    f"{s['confirmed']} people are already confirmed; the capacity cannot drop to {pl.capacity} "
+                    "unless you send overbook_ok.",
+                    extra={"field": "capacity", "confirmed": s["confirmed"]},
+                )
+        await Activity.update(
+            {**fields, Activity.space: space["id"], Activity.kit: kit_id, Activity.updated_at: now,
+             Activity.sequence: a["sequence"] + (1 if invite_changed else 0)}
+        ).where(Activity.id == a["id"])
+        for s, pl in zip(slots, plans):
+            await Slot.update({Slot.starts_at: pl.starts_at, Slot.ends_at: pl.ends_at, Slot.capacity: pl.capacity, Slot.space: space["id"]}).where(Slot.id == s["id"])
+        if hosts_given:
+            await ActivityHost.delete().where(ActivityHost.activity == a["id"])
+            if host_ids:
+                await ActivityHost.insert(*[ActivityHost(activity=a["id"], host=h) for h in host_ids])
+        from planner.rsvps import rules as rsvp_rules
+
+        if invite_changed:
+            await rsvp_rules.notify_activity_changed(a["id"], now=now)
+        for s, pl in zip(slots, plans):
+            if pl.capacity > s["capacity"]:
+                await rsvp_rules.fill_freed_seats(s["id"], now=now)
+    return await get_activity(a["id"], user=user)
+
+
+async def cancel_activity(activity_id: Any, data: dict, *, user: dict | None, now: datetime) -> dict:
+    a = await activity_row(activity_id)
+    await require_role(user, a["program"], "organizer")
+    if a["cancelled_at"] is not None:
+        return await get_activity(a["id"], user=user)
+    reason = _text(data or {}, "reason", "Reason", required=False, max_len=1000)
+    from planner.rsvps import rules as rsvp_rules
+
+    async with write_transaction():
+        await Activity.update({
+            Activity.cancelled_at: now, Activity.cancel_reason: reason,
+            Activity.sequence: a["sequence"] + 1, Activity.updated_at: now,
+        }).where(Activity.id == a["id"])
+        await rsvp_rules.notify_activity_cancelled(a["id"], reason=reason, now=now)
+    return await get_activity(a["id"], user=user)
+
+
+async def delete_activity(activity_id: Any, *, user: dict | None) -> None:
+    a = await activity_row(activity_id)
+    await require_role(user, a["program"], "organizer")
+    from planner.rsvps.tables import Rsvp
+
+    if await Rsvp.exists().where(Rsvp.activity == a["id"]):
+        raise PlannerError("This activity has RSVPs; cancel it instead, so guests are told.", "conflict")
+    await Activity.delete().where(Activity.id == a["id"])
+
+
+async def day_schedule(program_id: int, day: date, *, user: dict | None) -> dict:
+    """Spaces as columns, the day's slots placed on a time axis (minutes since the day's first hour)."""
+    await require_role(user, program_id)
+    p = await program_row(program_id)
+    tz = zone(p["timezone"])
+    start = datetime.combine(day, datetime.min.time(), tzinfo=tz)
+    end = start + timedelta(days=1)
+    spaces = await Space.select().where(Space.program == program_id).order_by(Space.name)
+    rows = await Slot.select(
+        Slot.id, Slot.starts_at, Slot.ends_at, Slot.space, Slot.capacity, Slot.confirmed, Slot.waiting,
+        Slot.activity.id, Slot.activity.title, Slot.activity.kind, Slot.activity.published, Slot.activity.cancelled_at,
+    ).where((Slot.program == program_id) & (Slot.starts_at < end) & (Slot.ends_at > start)).order_by(Slot.starts_at)
+    first_hour = min([local(r["starts_at"], p["timezone"]).hour for r in rows] + [8])
+    last_hour = max([min(24, local(r["ends_at"], p["timezone"]).hour + 1) for r in rows] + [20])
+    columns = []
+    for s in spaces:
+        items = []
+        for r in rows:
+            if r["space"] != s["id"]:
+                continue
+            a0 = max(local(r["starts_at"], p["timezone"]), start)
+            a1 = min(local(r["ends_at"], p["timezone"]), end)
+            items.append({
+                "slot_id": r["id"], "activity_id": r["activity.id"], "title": r["activity.title"],
+                "kind": r["activity.kind"], "published": r["activity.published"],
+                "cancelled": r["activity.cancelled_at"] is not None,
+                "start": a0, "end": a1,
+                "top": (a0.hour - first_hour) * 60 + a0.minute,
+                "height": max(20, int((a1 - a0).total_seconds() // 60)),
+                "capacity": r["capacity"], "confirmed": r["confirmed"], "waiting": r["waiting"],
+            })
+        columns.append({"space": s, "items": items})
+    return {"program": p, "day": day, "columns": columns, "first_hour": first_hour, "last_hour": last_hour}
