@@ -161,8 +161,7 @@ def build_invite(invite: Invite) -> bytes:
             f"UID:{_text(event.uid)}",
             f"SEQUENCE:{int(invite.sequence)}",
             f"DTSTAMP:{stamp}",
-            _when("DTSTART", event.starts_at, tz, invite.timezone),
-            _when("DTEND", event.ends_at, tz, invite.timezone),
+            *_span(event.starts_at, event.ends_at, tz, invite.timezone),
             f"SUMMARY:{_text(event.title)}",
         ]
         if event.location:
@@ -198,8 +197,7 @@ def build_feed(name: str, timezone: str, events: Iterable[FeedEvent], now: datet
             f"UID:{_text(event.uid)}",
             f"SEQUENCE:{int(event.sequence)}",
             f"DTSTAMP:{stamp}",
-            _when("DTSTART", event.starts_at, tz, timezone),
-            _when("DTEND", event.ends_at, tz, timezone),
+            *_span(event.starts_at, event.ends_at, tz, timezone),
             f"SUMMARY:{_text(event.title)}",
         ]
         if event.location:
@@ -229,7 +227,7 @@ def _years(events: Sequence[InviteEvent | FeedEvent], tz: ZoneInfo, now: datetim
 
 @lru_cache(maxsize=64)
 def _vtimezone(tzid: str, years: tuple[int, int]) -> tuple[str, ...]:
-    # Building a VTIMEZONE takes icalendar ~20 ms; a zone and year range rarely change.
+    # icalendar takes milliseconds to build a VTIMEZONE; a zone and year range rarely change.
     component = icalendar.Timezone.from_tzinfo(
         ZoneInfo(tzid), tzid=tzid, first_date=date(years[0], 1, 1), last_date=date(years[1] + 1, 1, 1)
     )
@@ -238,15 +236,21 @@ def _vtimezone(tzid: str, years: tuple[int, int]) -> tuple[str, ...]:
     return tuple(line for line in text.split("\r\n") if line)
 
 
-def _when(prop: str, value: datetime, tz: ZoneInfo, tzid: str) -> str:
-    if value.tzinfo is None:
-        raise ValueError(f"{prop} must be timezone-aware, got {value!r}")
-    local = value.astimezone(tz)
-    if local.fold and local.replace(fold=0).utcoffset() != local.utcoffset():
+def _span(starts_at: datetime, ends_at: datetime, tz: ZoneInfo, tzid: str) -> list[str]:
+    """DTSTART and DTEND in the programme's zone, or both in UTC when either needs it."""
+    if starts_at.tzinfo is None or ends_at.tzinfo is None:
+        raise ValueError(f"event times must be timezone-aware, got {starts_at!r} and {ends_at!r}")
+    start, end = starts_at.astimezone(tz), ends_at.astimezone(tz)
+    if _repeated(start) or _repeated(end):
         # The second pass through a repeated hour (clocks going back): RFC 5545 reads a
-        # local time there as the first pass, so only UTC names this instant.
-        return f"{prop}:{_utc(value)}"
-    return f"{prop};TZID={tzid}:{_stamp(local)}"
+        # local time there as the first pass, so only UTC names this instant. Both ends
+        # go in UTC, as readers (recurring_ical_events among them) mix zones badly.
+        return [f"DTSTART:{_utc(starts_at)}", f"DTEND:{_utc(ends_at)}"]
+    return [f"DTSTART;TZID={tzid}:{_stamp(start)}", f"DTEND;TZID={tzid}:{_stamp(end)}"]
+
+
+def _repeated(local: datetime) -> bool:
+    return bool(local.fold) and local.replace(fold=0).utcoffset() != local.utcoffset()
 
 
 def _utc(value: datetime) -> str:

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 import recurring_ical_events
+from icalendar.parser import unescape_backslash
 
 from planner.calendar.ics import (
     FeedEvent,
@@ -55,6 +56,20 @@ def make_event(slot_id: int = 7, starts_at: datetime = START, minutes: int = 60,
     values.update(changes)
     return InviteEvent(**values)
 
+
+def feed_event(slot_id: int, **changes) -> FeedEvent:
+    starts_at = START + timedelta(hours=slot_id)
+    values = dict(
+        uid=slot_uid(slot_id, "fest.example"),
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=45),
+        title=f"Yoga {slot_id}",
+        location="Wellness tent, 1 Park Ave, New York",
+        description="Open to all artists and crew.",
+        url="https://fest.example/a/1",
+    )
+    values.update(changes)
+    return FeedEvent(**values)
 
 def parse(data: bytes) -> icalendar.Calendar:
     return icalendar.Calendar.from_ical(data)
@@ -178,29 +193,51 @@ def test_invite_without_events_or_with_naive_times_is_refused():
 
 # 2026-03-08: New York springs forward at 02:00 EST; 2026-11-01: falls back at 02:00 EDT,
 # so 01:00-02:00 local happens twice (first EDT, 05:xxZ; then EST, 06:xxZ).
+# 2026-03-08: New York springs forward at 02:00 EST; 2026-11-01: falls back at 02:00 EDT,
+# so 01:00-02:00 local happens twice (first EDT, 05:xxZ; then EST, 06:xxZ).
+# Each case: start, minutes, and whether it touches the repeated hour's second pass.
 DST_CASES = {
-    "before the spring gap, ending after it": (datetime(2026, 3, 8, 6, 30, tzinfo=UTC), 60),  # 01:30 EST -> 03:30 EDT
-    "just after spring forward": (datetime(2026, 3, 8, 7, 0, tzinfo=UTC), 30),  # 03:00 EDT
-    "01:30 on fall-back night, first pass": (datetime(2026, 11, 1, 5, 30, tzinfo=UTC), 60),  # 01:30 EDT -> 01:30 EST
-    "01:30 on fall-back night, after fallback": (datetime(2026, 11, 1, 6, 30, tzinfo=UTC), 60),  # 01:30 EST
-    "across the fallback": (datetime(2026, 11, 1, 5, 0, tzinfo=UTC), 180),  # 01:00 EDT -> 03:00 EST
+    # 01:30 EST -> 03:30 EDT
+    "before the spring gap, ending after it": (datetime(2026, 3, 8, 6, 30, tzinfo=UTC), 60, False),
+    # 03:00 EDT -> 03:30 EDT
+    "just after spring forward": (datetime(2026, 3, 8, 7, 0, tzinfo=UTC), 30, False),
+    # 01:30 EDT -> 01:30 EST
+    "01:30 on fall-back night, first pass": (datetime(2026, 11, 1, 5, 30, tzinfo=UTC), 60, True),
+    # 01:30 EST -> 02:30 EST
+    "01:30 on fall-back night, after fallback": (datetime(2026, 11, 1, 6, 30, tzinfo=UTC), 60, True),
+    # 01:00 EDT -> 03:00 EST
+    "across the fallback": (datetime(2026, 11, 1, 5, 0, tzinfo=UTC), 180, False),
 }
 
 
-@pytest.mark.parametrize("starts_at, minutes", DST_CASES.values(), ids=DST_CASES.keys())
-def test_times_land_at_the_right_instant_across_a_daylight_saving_change(starts_at, minutes):
+def dst_feed(starts_at: datetime, ends_at: datetime) -> bytes:
+    event = FeedEvent(uid=slot_uid(1, "fest.example"), starts_at=starts_at, ends_at=ends_at, title="Night yoga")
+    return build_feed("Fall fest", NEW_YORK, [event], NOW)
+
+
+@pytest.mark.parametrize("starts_at, minutes, repeated_hour", DST_CASES.values(), ids=DST_CASES.keys())
+def test_times_land_at_the_right_instant_across_a_daylight_saving_change(starts_at, minutes, repeated_hour):
     ends_at = starts_at + timedelta(minutes=minutes)
     invite = build_invite(make_invite([make_event(starts_at=starts_at, minutes=minutes)]))
-    feed = build_feed(
-        "Fall fest", NEW_YORK, [FeedEvent(uid=slot_uid(1, "fest.example"), starts_at=starts_at, ends_at=ends_at, title="Night yoga")], NOW
-    )
+    feed = dst_feed(starts_at, ends_at)
 
     for data in (invite, feed):
         [vevent] = vevents(data)
         assert (utc(vevent["DTSTART"]), utc(vevent["DTEND"])) == (starts_at, ends_at)
+    # recurring_ical_events mishandles the feed's repeated hour: see the next test.
+    for data in (invite,) if repeated_hour else (invite, feed):
         [occurrence] = expand(data, starts_at - timedelta(days=1), starts_at + timedelta(days=1))
         assert (utc(occurrence["DTSTART"]), utc(occurrence["DTEND"])) == (starts_at, ends_at)
-        assert occurrence["DTEND"].dt - occurrence["DTSTART"].dt == timedelta(minutes=minutes)
+
+
+@pytest.mark.xfail(strict=True, reason="recurring_ical_events 3.8 drops `fold` after applying X-WR-TIMEZONE")
+def test_recurring_ical_events_expands_the_feeds_repeated_hour():
+    # The feed is right (icalendar reads 06:30Z, as the test above checks); this
+    # reader moves UTC times into X-WR-TIMEZONE, then loses which 01:30 it was.
+    starts_at = datetime(2026, 11, 1, 6, 30, tzinfo=UTC)
+    data = dst_feed(starts_at, starts_at + timedelta(hours=1))
+    [occurrence] = expand(data, starts_at - timedelta(days=1), starts_at + timedelta(days=1))
+    assert utc(occurrence["DTSTART"]) == starts_at
 
 
 def test_local_times_are_written_with_the_programme_tzid():
@@ -211,10 +248,13 @@ def test_local_times_are_written_with_the_programme_tzid():
 
 def test_the_repeated_hour_after_fallback_is_written_in_utc():
     # A TZID local time in the repeated hour means its first pass (RFC 5545 3.3.5),
-    # so the second pass can only be named in UTC.
+    # so the second pass can only be named in UTC; the other end follows.
     data = build_invite(make_invite([make_event(starts_at=datetime(2026, 11, 1, 6, 30, tzinfo=UTC))]))
-    assert b"DTSTART:20261101T063000Z\r\n" in data
-    assert b"DTEND;TZID=America/New_York:20261101T023000\r\n" in data
+    assert b"DTSTART:20261101T063000Z\r\nDTEND:20261101T073000Z\r\n" in data
+    data = build_invite(make_invite([make_event(starts_at=datetime(2026, 11, 1, 5, 30, tzinfo=UTC))]))
+    assert b"DTSTART:20261101T053000Z\r\nDTEND:20261101T063000Z\r\n" in data
+    data = build_invite(make_invite([make_event(starts_at=datetime(2026, 11, 1, 4, 30, tzinfo=UTC))]))
+    assert b"DTSTART;TZID=America/New_York:20261101T003000\r\n" in data
 
 
 def test_vtimezone_is_present_once_with_the_tzid_used():
@@ -256,7 +296,8 @@ def test_text_with_commas_semicolons_newlines_and_non_ascii_round_trips():
 
     feed = build_feed(AWKWARD, NEW_YORK, [feed_event(1, title=AWKWARD, description=AWKWARD)], NOW)
     calendar = parse(feed)
-    assert calendar["X-WR-CALNAME"] == AWKWARD
+    # icalendar leaves X- properties raw; clients read X-WR-CALNAME as TEXT, as we write it.
+    assert unescape_backslash(str(calendar["X-WR-CALNAME"])) == AWKWARD
     [vevent] = calendar.walk("VEVENT")
     assert (vevent["SUMMARY"], vevent["DESCRIPTION"]) == (AWKWARD, AWKWARD)
 
@@ -344,7 +385,8 @@ def test_feed_matches_icalendars_own_object_model():
 
 
 def test_feed_of_2000_activities_builds_quickly():
-    events = [feed_event(i, title=f"Massage, slot {i}; Zoë", description="What to bring: a towel\n" * 3) for i in range(2000)]
+    description = "What to bring: a towel\n" * 3
+    events = [feed_event(i, title=f"Massage, slot {i}; Zoë", description=description) for i in range(2000)]
     build_feed("warm up", NEW_YORK, events[:1], NOW)
 
     started = time.perf_counter()
@@ -359,7 +401,13 @@ def test_feed_of_2000_activities_builds_quickly():
 
 def test_invite_description_lists_what_to_bring_the_guest_page_and_support():
     resources = [
-        {"name": "988 Suicide & Crisis Lifeline", "phone": "988", "sms": "988", "url": "https://988lifeline.org", "hours": "24/7"},
+        {
+            "name": "988 Suicide & Crisis Lifeline",
+            "phone": "988",
+            "sms": "988",
+            "url": "https://988lifeline.org",
+            "hours": "24/7",
+        },
         {"name": "Backline", "phone": None, "sms": None, "url": "https://backline.care", "hours": None},
         {"name": "Emergency services", "phone": "911"},
     ]
@@ -380,18 +428,3 @@ def test_invite_description_lists_what_to_bring_the_guest_page_and_support():
 
     data = build_invite(make_invite([make_event(description=text)]))
     assert vevents(data)[0]["DESCRIPTION"] == text
-
-
-def feed_event(slot_id: int, **changes) -> FeedEvent:
-    starts_at = START + timedelta(hours=slot_id)
-    values = dict(
-        uid=slot_uid(slot_id, "fest.example"),
-        starts_at=starts_at,
-        ends_at=starts_at + timedelta(minutes=45),
-        title=f"Yoga {slot_id}",
-        location="Wellness tent, 1 Park Ave, New York",
-        description="Open to all artists and crew.",
-        url="https://fest.example/a/1",
-    )
-    values.update(changes)
-    return FeedEvent(**values)
