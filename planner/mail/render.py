@@ -65,7 +65,9 @@ async def render(row: dict) -> Rendered:
     if row["body_text"]:
         return Rendered(row["subject"], row["body_text"], row["body_html"] or f"<pre>{escape(row['body_text'])}</pre>")
     kind = row["kind"]
-    ctx = row["context"] or {}
+    from planner.rsvps.rules import loads
+
+    ctx = loads(row["context"]) or {}
     if kind == "invitation":
         return await _render_invitation(ctx)
     from planner.rsvps.rules import program_of_rsvp, rsvp_out, urls, waitlist_position

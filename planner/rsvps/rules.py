@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,6 +29,16 @@ MAX_CSV_ROWS = 5000
 
 
 # ---------------------------------------------------------------- shapes
+
+def loads(value: Any) -> Any:
+    """JSON columns come back as text from a plain select; decode them once here."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
+    return value
+
 
 def urls(rsvp_id: int) -> dict:
     base = get_settings().base_url
@@ -62,7 +73,7 @@ def rsvp_out(r: dict, *, position: int | None = None, include_answers: bool = Fa
     if r["status"] == "confirmed":
         out["ticket"] = {"code": r["ticket_code"], "qr_png_url": u["qr_png_url"], "qr_svg_url": u["qr_svg_url"], "admits": 1 + r["guests"]}
     if include_answers:
-        out["answers"] = r["answers"]
+        out["answers"] = loads(r["answers"])
     return out
 
 
@@ -153,7 +164,7 @@ def _answer(q: dict, value: Any) -> Any:
         raise PlannerError(f"The answer to “{q['label']}” must be text.", extra={"field": "answers", "question_id": q["id"]})
     value = value.strip()
     if kind == "choice":
-        choices = q["choices"] or []
+        choices = loads(q["choices"]) or []
         if value not in choices:
             raise PlannerError(f"Pick one of the offered answers to: {q['label']}", extra={"field": "answers", "question_id": q["id"]})
     if len(value) > 2000:
@@ -568,7 +579,7 @@ async def list_rsvps(activity_id: Any, *, user: dict | None, status: str | None 
     out = []
     for r in rows:
         o = rsvp_out(r, position=positions.get(r["id"]))
-        answers = dict(r["answers"] or {})
+        answers = dict(loads(r["answers"]) or {})
         if not include_sensitive:
             answers = {k: v for k, v in answers.items() if k not in sensitive and k != "plus_ones"}
         o["answers"] = answers
@@ -717,7 +728,9 @@ async def add_question(activity_id: Any, data: dict, *, user: dict | None) -> di
 
 
 def question_out(q: dict) -> dict:
-    return {k: q[k] for k in ("id", "label", "kind", "choices", "sensitive", "per_guest", "required", "position")}
+    out = {k: q[k] for k in ("id", "label", "kind", "sensitive", "per_guest", "required", "position")}
+    out["choices"] = loads(q["choices"]) or []
+    return out
 
 
 async def questions_for(activity_id: int) -> list[dict]:

@@ -1,0 +1,118 @@
+"""Check-in API and the ticket files (QR PNG/SVG, printable card, all tickets of an activity as a PDF)."""
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.params import Dependency
+
+from planner.clock import local, utcnow
+from planner.errors import PlannerError
+from planner.tickets import qr
+from planner.tickets import rules
+
+UNSET = msgspec.UNSET
+User = dict | None
+
+
+class ScanIn(msgspec.Struct):
+    code: str
+    slot_id: int | str | None | msgspec.UnsetType = UNSET
+    scan_id: str | None | msgspec.UnsetType = UNSET
+    scanned_at: str | None | msgspec.UnsetType = UNSET
+    device: str | msgspec.UnsetType = UNSET
+
+
+class BatchIn(msgspec.Struct):
+    scans: list[dict[str, Any]]
+    device: str | msgspec.UnsetType = UNSET
+
+
+def _device(request: Request, given: Any) -> str:
+    if isinstance(given, str) and given.strip():
+        return given.strip()[:100]
+    return (request.headers.get("x-device") or "")[:100]
+
+
+class CheckinController(Controller):
+    path = "/api/checkins"
+    tags = ["check-in"]
+
+    @post("/", status_code=200)
+    async def scan(self, request: Request, data: ScanIn, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
+        item = {f: getattr(data, f) for f in data.__struct_fields__ if getattr(data, f) is not UNSET}
+        return await rules.scan_one(item, user=user, device=_device(request, item.pop("device", None)), now=utcnow())
+
+    @post("/batch", status_code=200)
+    async def batch(self, request: Request, data: BatchIn, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
+        device = _device(request, data.device if data.device is not UNSET else None)
+        return {"results": await rules.scan_batch(data.scans, user=user, device=device, now=utcnow())}
+
+
+async def _ticket(rsvp_id: int, token: str | None) -> dict:
+    from planner.rsvps.rules import guest_rsvp
+
+    r = await guest_rsvp(rsvp_id, token)
+    if r["status"] != "confirmed":
+        raise PlannerError("There is no ticket until your place is confirmed.", "not_found")
+    return r
+
+
+PRIVATE = {"cache-control": "private, no-store", "referrer-policy": "no-referrer"}
+
+
+@get("/r/{rsvp_id:int}/qr.png", include_in_schema=False)
+async def ticket_png(rsvp_id: int, token: str | None = None) -> Response[bytes]:
+    r = await _ticket(rsvp_id, token)
+    return Response(qr.qr_png(r["ticket_code"]), media_type="image/png", headers=PRIVATE)
+
+
+@get("/r/{rsvp_id:int}/qr.svg", include_in_schema=False)
+async def ticket_svg(rsvp_id: int, token: str | None = None) -> Response[bytes]:
+    r = await _ticket(rsvp_id, token)
+    return Response(qr.qr_svg(r["ticket_code"]), media_type="image/svg+xml", headers=PRIVATE)
+
+
+async def _card(r: dict) -> bytes:
+    from planner.resources.tables import SupportResource
+    from planner.scheduling.tables import Activity, Program, Slot, Space
+
+    a = await Activity.select().where(Activity.id == r["activity"]).first()
+    p = await Program.select().where(Program.id == r["program"]).first()
+    s = await Slot.select().where(Slot.id == r["slot"]).first()
+    sp = await Space.select(Space.name).where(Space.id == a["space"]).first()
+    res = await SupportResource.select().where((SupportResource.program == p["id"]) & (SupportResource.enabled == True)).order_by(SupportResource.position).limit(3)  # noqa: E712
+    lines = [f"{x['name']}: {x['phone'] or x['sms'] or x['url'] or ''}" for x in res]
+    when = f"{local(s['starts_at'], p['timezone']):%a %d %b %Y, %H:%M}–{local(s['ends_at'], p['timezone']):%H:%M}"
+    return qr.ticket_card_png(code=r["ticket_code"], activity_title=a["title"], when_text=when, space_name=sp["name"],
+                              guest_name=r["name"], party_size=1 + r["guests"], crisis_lines=lines, heading=p["name"])
+
+
+@get("/r/{rsvp_id:int}/ticket.png", include_in_schema=False)
+async def ticket_card(rsvp_id: int, token: str | None = None) -> Response[bytes]:
+    r = await _ticket(rsvp_id, token)
+    return Response(await _card(r), media_type="image/png",
+                    headers={**PRIVATE, "content-disposition": f'inline; filename="ticket-{rsvp_id}.png"'})
+
+
+@get("/activities/{activity_id:int}/tickets.pdf", include_in_schema=False)
+async def tickets_pdf(activity_id: int, user: User = Dependency(skip_validation=True)) -> Response[bytes]:
+    from planner.accounts.rules import require_role
+    from planner.rsvps.tables import Rsvp
+    from planner.scheduling.tables import Activity
+
+    a = await Activity.select(Activity.program).where(Activity.id == activity_id).first()
+    if not a:
+        raise PlannerError("That activity was not found.", "not_found")
+    await require_role(user, a["program"], "organizer")
+    rows = await Rsvp.select().where((Rsvp.activity == activity_id) & (Rsvp.status == "confirmed")).order_by(Rsvp.name)
+    if not rows:
+        raise PlannerError("Nobody is confirmed yet, so there are no tickets to print.", "not_found")
+    cards = [await _card(r) for r in rows]
+    return Response(qr.tickets_pdf(cards), media_type="application/pdf",
+                    headers={**PRIVATE, "content-disposition": f'inline; filename="activity-{activity_id}-tickets.pdf"'})
+
+
+def routes() -> list:
+    return [CheckinController, ticket_png, ticket_svg, ticket_card, tickets_pdf]
