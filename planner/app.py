@@ -148,7 +148,8 @@ def _optional_handlers() -> list[list[Any]]:
     import importlib
 
     out = []
-    for mod in ("planner.calendar.web", "planner.tickets.web", "planner.inventory.web", "planner.resources.web"):
+    for mod in ("planner.calendar.web", "planner.tickets.web", "planner.tickets.scanner_web", "planner.tickets.live_web",
+                "planner.inventory.web", "planner.resources.web"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as exc:
