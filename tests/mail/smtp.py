@@ -1,0 +1,36 @@
+"""A real SMTP server in-process (aiosmtpd) that keeps what it receives."""
+from __future__ import annotations
+
+import email
+import socket
+from email.message import Message
+
+from aiosmtpd.controller import Controller
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.fail = False
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        if self.fail:
+            return "451 Try again later"
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+    def to(self, addr: str) -> list[Message]:
+        return [m for m in self.messages if m["To"] == addr]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(port: int | None = None) -> tuple[Controller, Inbox]:
+    inbox = Inbox()
+    ctl = Controller(inbox, hostname="127.0.0.1", port=port or free_port())
+    ctl.start()
+    return ctl, inbox
