@@ -132,7 +132,8 @@ async def schedule_page(request: Request, program_id: int, user: User = NoCheck,
     d = min(max(d, first), last)
     data = await sched.day_schedule(program_id, d, user=user)
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    return page("scheduling/schedule.html", user, program=program, days=days, **data)
+    data["program"] = program
+    return page("scheduling/schedule.html", user, days=days, **data)
 
 
 @get("/programs/{program_id:int}/activities/new", include_in_schema=False)

@@ -430,16 +430,21 @@ async def approve(rsvp_id: Any, *, user: dict | None, now: datetime) -> dict:
     async with write_transaction():
         slot = await locked(Slot.select(Slot.capacity, Slot.confirmed, Slot.waiting, Slot.queue_seq).where(Slot.id == r0["slot"])).first()
         r = await Rsvp.select().where(Rsvp.id == r0["id"]).first()
-        if r["status"] in ("confirmed", "waitlisted", "cancelled"):
-            if r["status"] == "cancelled":
-                raise PlannerError("This RSVP was cancelled by the guest.", "conflict")
-            return rsvp_out(r, position=await waitlist_position(r))
+        if r["status"] == "cancelled":
+            raise PlannerError("This RSVP was cancelled by the guest.", "conflict")
         party = 1 + r["guests"]
+        fits = slot["confirmed"] + party <= slot["capacity"]
+        if r["status"] == "confirmed" or (r["status"] == "waitlisted" and not fits):
+            if r["status"] == "waitlisted":
+                raise PlannerError("No seat is free for this party; they stay on the waitlist.", "conflict")
+            return rsvp_out(r, position=await waitlist_position(r))
         position = None
-        if r["status"] == "offered" or slot["confirmed"] + party <= slot["capacity"]:
+        if r["status"] == "offered" or fits:
             status = "confirmed"
             if r["status"] != "offered":
                 await Slot.update({Slot.confirmed: Slot.confirmed + party}).where(Slot.id == r["slot"])
+            if r["status"] == "waitlisted":
+                await Slot.update({Slot.waiting: Slot.waiting - 1}).where(Slot.id == r["slot"])
             await Rsvp.update({Rsvp.status: status, Rsvp.queue_seq: None, Rsvp.offer_expires_at: None, Rsvp.updated_at: now}).where(Rsvp.id == r["id"])
         else:
             status = "waitlisted"
