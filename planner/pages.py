@@ -80,7 +80,8 @@ async def _program_context(program_id: int, user: User) -> dict:
         a["confirmed"] = sum(s["confirmed"] for s in a["slots"])
         a["waiting"] = sum(s["waiting"] for s in a["slots"])
         a["seats"] = sum(s["capacity"] for s in a["slots"]) if a["kind"] == "activation" else a["capacity"]
-    return {"program": program, "role": role, "spaces": spaces, "hosts": hosts, "activities": activities}
+    members = await sched.list_members(program_id, user=user) if role == "organizer" else []
+    return {"program": program, "role": role, "spaces": spaces, "hosts": hosts, "activities": activities, "members": members}
 
 
 async def _role(user: User, program_id: int) -> str | None:
@@ -168,6 +169,64 @@ async def activity_create(request: Request, program_id: int, user: User = NoChec
                     clash=exc.extra if exc.code == "clash" else None, form=data)
     day = a["starts_at"][:10]
     return Redirect(f"/programs/{program_id}/schedule?day={day}&created={a['id']}", status_code=303)
+
+
+@get("/activities/{activity_id:int}/edit", include_in_schema=False)
+async def activity_edit(request: Request, activity_id: int, user: User = NoCheck) -> Template:
+    _need(user, request)
+    a = await sched.get_activity(activity_id, user=user)
+    ctx = await _program_context(a["program_id"], user)
+    form = {**a, "starts_at": a["starts_at"][:16], "ends_at": a["ends_at"][:16],
+            "rsvp_deadline": (a["rsvp_deadline"] or "")[:16], "host_ids": [str(h) for h in a["host_ids"]]}
+    return page("scheduling/activity_form.html", user, **ctx, error=None, clash=None, form=form, editing=a)
+
+
+@post("/activities/{activity_id:int}/edit", include_in_schema=False, status_code=200)
+async def activity_update(request: Request, activity_id: int, user: User = NoCheck) -> Template | Redirect:
+    _need(user, request)
+    a = await sched.get_activity(activity_id, user=user)
+    raw = await request.form()
+    data = {k: raw.get(k) for k in raw.keys()}
+    form = _activity_form(data, raw.getall("host_ids") if hasattr(raw, "getall") else [])
+    form.pop("kind", None)
+    form.pop("slot_minutes", None)
+    form["overbook_ok"] = data.get("overbook_ok") == "on"
+    form.setdefault("rsvp_deadline", None)
+    try:
+        await sched.update_activity(activity_id, form, user=user, now=utcnow())
+    except PlannerError as exc:
+        ctx = await _program_context(a["program_id"], user)
+        data["host_ids"] = raw.getall("host_ids") if hasattr(raw, "getall") else []
+        return page("scheduling/activity_form.html", user, status_code=exc.status_code, **ctx, error=exc.message,
+                    clash=exc.extra if exc.code == "clash" else None, form={**data, "kind": a["kind"]}, editing=a)
+    return Redirect(f"/activities/{activity_id}/manage?m=saved", status_code=303)
+
+
+@post("/programs/{program_id:int}/members", include_in_schema=False, status_code=200)
+async def member_add(request: Request, program_id: int, data: dict[str, Any] = Form, user: User = NoCheck) -> Template | Redirect:
+    _need(user, request)
+    try:
+        await sched.add_member(program_id, data, user=user)
+    except PlannerError as exc:
+        ctx = await _program_context(program_id, user)
+        return page("scheduling/program.html", user, status_code=exc.status_code, **ctx, error=exc.message, message=None)
+    return Redirect(f"/programs/{program_id}?m=member", status_code=303)
+
+
+@post("/programs/{program_id:int}/unavailability", include_in_schema=False, status_code=200)
+async def host_away(request: Request, program_id: int, data: dict[str, Any] = Form, user: User = NoCheck) -> Template | Redirect:
+    _need(user, request)
+    from planner.scheduling.tables import Host
+
+    try:
+        host_id = int(data.get("host_id") or 0)
+        if not await Host.exists().where((Host.id == host_id) & (Host.program == program_id)):
+            raise PlannerError("Pick a host of this programme.", "not_found")
+        await sched.add_unavailability(host_id, data, user=user)
+    except PlannerError as exc:
+        ctx = await _program_context(program_id, user)
+        return page("scheduling/program.html", user, status_code=exc.status_code, **ctx, error=exc.message, message=None)
+    return Redirect(f"/programs/{program_id}?m=host", status_code=303)
 
 
 @get("/activities/{activity_id:int}/manage", include_in_schema=False)
@@ -358,5 +417,5 @@ async def program_public(request: Request, program_id: int) -> Template:
 
 def page_handlers() -> list:
     return [home, program_new, program_create, program_page, space_create, host_create, schedule_page,
-            activity_new, activity_create, activity_manage, activity_action,
+            activity_new, activity_create, activity_edit, activity_update, member_add, host_away, activity_manage, activity_action,
             activity_public, activity_rsvp, guest_page, guest_action, program_public]
