@@ -219,3 +219,19 @@ async def test_guest_changes_plus_ones_within_capacity(api, setup, client):
     slot = await Slot.select().where(Slot.activity == a["id"]).first()
     assert slot["confirmed"] == 3 and slot["waiting"] == 0  # guest 2 promoted into the freed seat
     assert await counters_match_rows(slot["id"])
+
+
+async def test_concurrent_open_rsvps_and_repeats_never_oversell(api, setup, client):
+    """The one-statement path (PostgreSQL) and the locked path (SQLite) give the same exact answer."""
+    a = await api.activity(setup["program"]["id"], setup["space"]["id"], capacity=12, max_guests=1)
+    # 100 people, 20 of them sending their RSVP twice at the same moment, some with a plus-one.
+    calls = [rsvp(client, a["id"], i, guests=i % 2) for i in range(100)] + [rsvp(client, a["id"], i, guests=i % 2) for i in range(20)]
+    results = await asyncio.gather(*calls)
+    assert all(r.status_code in (200, 201) for r in results), [r.text for r in results if r.status_code >= 300][:3]
+    assert await Rsvp.count().where(Rsvp.activity == a["id"]) == 100
+    slot = await Slot.select().where(Slot.activity == a["id"]).first()
+    assert slot["confirmed"] <= 12 and slot["confirmed"] >= 11  # a party of 2 may not fit the last seat
+    assert await counters_match_rows(slot["id"])
+    line = await Rsvp.select(Rsvp.id).where((Rsvp.activity == a["id"]) & (Rsvp.status == "waitlisted")).order_by(Rsvp.queue_seq)
+    positions = sorted({r.json()["id"]: r.json().get("waitlist_position") for r in results if r.json()["status"] == "waitlisted"}.values())
+    assert positions == list(range(1, len(line) + 1))
