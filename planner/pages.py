@@ -398,6 +398,11 @@ async def guest_action(request: Request, rsvp_id: int, action: str, token: str |
             await rsvps.change_guests(rsvp_id, token, raw.get("guests"), now=now)
         elif action == "accept":
             await rsvps.accept_offer(rsvp_id, token, now=now)
+        elif action == "erase":
+            from planner.rsvps.privacy import erase_guest
+
+            await erase_guest(rsvp_id, token, now=now)
+            return page("rsvps/erased.html", None)
         else:
             raise PlannerError("Unknown action.", "not_found")
     except PlannerError as exc:

@@ -86,12 +86,17 @@ async def run_once(settings: Settings, *, now: datetime | None = None) -> dict:
 
 
 async def run_forever(settings: Settings, stop: asyncio.Event) -> None:
+    from planner.rsvps.privacy import purge_sensitive_answers
     from planner.rsvps.rules import expire_offers
 
+    last_purge = None
     while not stop.is_set():
         try:
             now = utcnow()
             await expire_offers(now=now)
+            if last_purge is None or now - last_purge > timedelta(hours=1):
+                await purge_sensitive_answers(now=now, retention_days=settings.sensitive_retention_days)
+                last_purge = now
             counts = await run_once(settings, now=now)
             busy = counts["sent"] + counts["failed"] + counts["logged"] >= BATCH
         except Exception:  # noqa: BLE001

@@ -101,6 +101,20 @@ class GuestRsvpController(Controller):
     async def cancel(self, rsvp_id: int, token: str | None = None) -> dict[str, Any]:
         return await rules.cancel_guest(rsvp_id, token, now=utcnow())
 
+    @get("/rsvps/{rsvp_id:int}/data")
+    async def my_data(self, rsvp_id: int, token: str | None = None) -> Response[dict[str, Any]]:
+        from planner.rsvps.privacy import export_guest_data
+
+        return Response(await export_guest_data(rsvp_id, token), headers={"cache-control": "no-store",
+                        "content-disposition": f'attachment; filename="my-data-{rsvp_id}.json"'})
+
+    @post("/rsvps/{rsvp_id:int}/erase", status_code=200)
+    async def erase(self, rsvp_id: int, token: str | None = None) -> dict[str, Any]:
+        from planner.rsvps.privacy import erase_guest
+
+        await erase_guest(rsvp_id, token, now=utcnow())
+        return {"status": "erased"}
+
     @post("/rsvps/{rsvp_id:int}/accept", status_code=200)
     async def accept(self, rsvp_id: int, token: str | None = None) -> dict[str, Any]:
         return await rules.accept_offer(rsvp_id, token, now=utcnow())

@@ -1,0 +1,74 @@
+"""A guest's own data: download it, erase it; sensitive answers purged after the programme ends."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from planner.db import write_transaction
+from planner.rsvps.rules import ACTIVE, _cancel, guest_rsvp, loads
+from planner.rsvps.tables import Question, Rsvp
+from planner.scheduling.tables import Program
+
+
+async def export_guest_data(rsvp_id: Any, token: str | None) -> dict:
+    """Everything stored about this guest across the programme, keyed by their email."""
+    r0 = await guest_rsvp(rsvp_id, token)
+    rows = await Rsvp.select(
+        Rsvp.id, Rsvp.name, Rsvp.email, Rsvp.guests, Rsvp.status, Rsvp.answers, Rsvp.created_at, Rsvp.updated_at,
+        Rsvp.activity.title, Rsvp.activity.starts_at,
+    ).where((Rsvp.program == r0["program"]) & (Rsvp.email == r0["email"])).order_by(Rsvp.id)
+    labels = {str(q["id"]): q["label"] for q in await Question.select(Question.id, Question.label).where(
+        Question.activity.program == r0["program"])}
+    out = []
+    for x in rows:
+        answers = loads(x["answers"]) or {}
+        out.append({
+            "activity": x["activity.title"], "starts_at": x["activity.starts_at"].isoformat(), "status": x["status"],
+            "name": x["name"], "email": x["email"], "plus_ones": x["guests"],
+            "answers": {labels.get(k, k): v for k, v in answers.items()},
+            "created_at": x["created_at"].isoformat(), "updated_at": x["updated_at"].isoformat(),
+        })
+    return {"rsvps": out}
+
+
+async def erase_guest(rsvp_id: Any, token: str | None, *, now: datetime) -> None:
+    """Cancel the guest's active RSVPs in the programme (freeing seats for the waitlist), then blank their details."""
+    r0 = await guest_rsvp(rsvp_id, token)
+    rows = await Rsvp.select(Rsvp.id, Rsvp.status).where((Rsvp.program == r0["program"]) & (Rsvp.email == r0["email"]))
+    for x in rows:
+        if x["status"] in ACTIVE:
+            await _cancel(x["id"], now=now, by_guest=True, reason="erased by the guest")
+    async with write_transaction():
+        for x in rows:
+            await Rsvp.update({
+                Rsvp.name: "(erased)", Rsvp.email: f"erased-{x['id']}@erased.invalid", Rsvp.answers: {},
+                Rsvp.note: "", Rsvp.updated_at: now,
+            }).where(Rsvp.id == x["id"])
+        # Unsent mail to the guest has nothing left to say.
+        from planner.mail.tables import OutboxMessage
+
+        await OutboxMessage.delete().where((OutboxMessage.to_addr == r0["email"]) & OutboxMessage.sent_at.is_null())
+
+
+async def purge_sensitive_answers(*, now: datetime, retention_days: int) -> int:
+    """Drop answers to sensitive questions once a programme ended more than retention_days ago."""
+    cutoff = (now - timedelta(days=retention_days)).date()
+    programs = [p["id"] for p in await Program.select(Program.id).where(Program.ends_on < cutoff)]
+    if not programs:
+        return 0
+    sensitive = await Question.select(Question.id, Question.activity).where(
+        (Question.sensitive == True) & Question.activity.program.is_in(programs)  # noqa: E712
+    )
+    by_activity: dict[int, set[str]] = {}
+    for q in sensitive:
+        by_activity.setdefault(q["activity"], set()).add(str(q["id"]))
+    changed = 0
+    for activity_id, ids in by_activity.items():
+        rows = await Rsvp.select(Rsvp.id, Rsvp.answers).where(Rsvp.activity == activity_id)
+        for x in rows:
+            answers = loads(x["answers"]) or {}
+            kept = {k: v for k, v in answers.items() if k not in ids and k != "plus_ones"}
+            if kept != answers:
+                await Rsvp.update({Rsvp.answers: kept}).where(Rsvp.id == x["id"])
+                changed += 1
+    return changed
