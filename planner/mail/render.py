@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from html import escape
 
-from planner.i18n import translations
+from planner.i18n import _, translations
 from planner.settings import Settings
 
 
@@ -19,31 +19,31 @@ class Rendered:
 
 
 SUBJECTS = {
-    "confirmed": "You're confirmed: {title}",
-    "waitlisted": "You're on the waitlist for {title}",
-    "applied": "We received your application for {title}",
-    "promoted": "A place opened up: you're confirmed for {title}",
-    "offered": "A place is held for you at {title}",
-    "cancelled": "Cancelled: {title}",
-    "declined": "About your place at {title}",
-    "offer_expired": "The held place at {title} has passed on",
-    "invitation": "You're invited: {title}",
-    "activity_changed": "Updated: {title}",
-    "activity_cancelled": "Cancelled: {title}",
+    "confirmed": _("You're confirmed: {title}"),
+    "waitlisted": _("You're on the waitlist for {title}"),
+    "applied": _("We received your application for {title}"),
+    "promoted": _("A place opened up: you're confirmed for {title}"),
+    "offered": _("A place is held for you at {title}"),
+    "cancelled": _("Cancelled: {title}"),
+    "declined": _("About your place at {title}"),
+    "offer_expired": _("The held place at {title} has passed on"),
+    "invitation": _("You're invited: {title}"),
+    "activity_changed": _("Updated: {title}"),
+    "activity_cancelled": _("Cancelled: {title}"),
 }
 
 LEADS = {
-    "confirmed": "Your place is confirmed. Your ticket and calendar invite are on your page.",
-    "waitlisted": "The activity is full, so you are on the waitlist at position {position}. We will email you if a place opens up.",
-    "applied": "Thank you for applying. The organizers will review applications and let you know.",
-    "promoted": "Good news: a place opened up and you are now confirmed. Your ticket is on your page.",
-    "offered": "A place opened up and is held for you until {expires}. Accept it from your page before then, or it passes to the next person.",
-    "cancelled": "Your place is cancelled. If this was a mistake, you can RSVP again while places last.",
-    "declined": "Unfortunately we could not offer you a place this time.",
-    "offer_expired": "The place held for you was not accepted in time and has passed to the next person.",
-    "invitation": "You are invited. Use your personal link to reply; it is yours alone.",
-    "activity_changed": "The details of your activity changed. The updated calendar invite is attached.",
-    "activity_cancelled": "The organizers cancelled this activity. {reason}",
+    "confirmed": _("Your place is confirmed. Your ticket and calendar invite are on your page."),
+    "waitlisted": _("The activity is full, so you are on the waitlist at position {position}. We will email you if a place opens up."),
+    "applied": _("Thank you for applying. The organizers will review applications and let you know."),
+    "promoted": _("Good news: a place opened up and you are now confirmed. Your ticket is on your page."),
+    "offered": _("A place opened up and is held for you until {expires}. Accept it from your page before then, or it passes to the next person."),
+    "cancelled": _("Your place is cancelled. If this was a mistake, you can RSVP again while places last."),
+    "declined": _("Unfortunately we could not offer you a place this time."),
+    "offer_expired": _("The place held for you was not accepted in time and has passed to the next person."),
+    "invitation": _("You are invited. Use your personal link to reply; it is yours alone."),
+    "activity_changed": _("The details of your activity changed. The updated calendar invite is attached."),
+    "activity_cancelled": _("The organizers cancelled this activity. {reason}"),
 }
 
 
@@ -84,13 +84,13 @@ async def render(row: dict) -> Rendered:
     reason = ctx.get("reason") or ""
     subject = t(SUBJECTS[kind]).format(title=a["title"])
     lead = t(LEADS[kind]).format(position=position, expires=expires, reason=reason)
-    lines = [t("Hello {name},").format(name=r["name"]), "", lead, "", f"{a['title']}", _when(a, p)]
-    lines += ["", t("Your page (keep this link private): {url}").format(url=u["manage_url"])]
+    lines = [t(_("Hello {name},")).format(name=r["name"]), "", lead, "", f"{a['title']}", _when(a, p)]
+    lines += ["", t(_("Your page (keep this link private): {url}")).format(url=u["manage_url"])]
     from planner.resources.tables import SupportResource
 
     res = await SupportResource.select().where((SupportResource.program == p["id"]) & (SupportResource.enabled == True)).order_by(SupportResource.position)  # noqa: E712
     if res:
-        lines += ["", t("If you need support now:")]
+        lines += ["", t(_("If you need support now:"))]
         lines += [f"- {x['name']}: {x['phone'] or x['sms'] or x['url'] or ''}" for x in res[:4]]
     lines += ["", p["name"]]
     text = "\n".join(lines)
@@ -137,7 +137,7 @@ async def _render_invitation(ctx: dict) -> Rendered:
     t = translations("en").gettext
     url = _invitation_out(inv, created=False)["url"]
     lines = [
-        t("Hello {name},").format(name=inv["name"]), "", t(LEADS["invitation"]), "",
-        a["title"], _when(a, p), "", t("Reply here: {url}").format(url=url), "", p["name"],
+        t(_("Hello {name},")).format(name=inv["name"]), "", t(LEADS["invitation"]), "",
+        a["title"], _when(a, p), "", t(_("Reply here: {url}")).format(url=url), "", p["name"],
     ]
     return Rendered(t(SUBJECTS["invitation"]).format(title=a["title"]), "\n".join(lines), _html(lines, url))
