@@ -1,0 +1,1 @@
+"""The planner's benchmark: `python -m bench` (see bench/README.md)."""
