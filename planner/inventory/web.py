@@ -279,9 +279,12 @@ async def forecast_page(request: Request, program_id: int, user: User = NoCheck,
         chosen = date.fromisoformat(day).isoformat() if day else None
     except ValueError:
         chosen = None
+    for d in data["days"]:
+        when = date.fromisoformat(d["date"])
+        d["label"], d["short"] = when.strftime("%a %d %b %Y"), when.strftime("%a %d")
     days = [d for d in data["days"] if chosen is None or d["date"] == chosen]
     return _page("inventory/forecast.html", user, program=program, forecast=data, days=days, chosen=chosen,
-                 all_days=[d["date"] for d in data["days"]])
+                 all_days=data["days"])
 
 
 def routes() -> list:
