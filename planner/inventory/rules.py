@@ -316,6 +316,14 @@ async def hand_out(*, kit_id: int, space_id: int, ref: str, user_id: int | None,
     return True
 
 
+async def low_stock_check(item_id: int, *, taken: int, now: datetime) -> None:
+    """For code that takes stock with its own statement (a one-statement check-in): call it after
+    taking `taken` of the item, in the same transaction, to raise the low-stock alert on a crossing."""
+    it = await Item.select().where(Item.id == item_id).first()
+    if it:
+        await _alert_if_crossed(it["program"], {item_id: it}, {item_id: await _total(item_id) + taken}, now)
+
+
 # ---------------------------------------------------------------- items, kits, locations
 
 def _item_fields(data: dict, current: dict | None = None) -> dict:
@@ -669,8 +677,8 @@ def _movement_out(m: dict, tz: str, names: dict, users: dict | None = None) -> d
 
 
 async def ledger(program_id: int, *, user: dict | None, item_id: Any = None, location_id: Any = None,
-                 kind: str | None = None, before_id: Any = None, limit: int = LEDGER_PAGE) -> list[dict]:
-    """Ledger lines, newest first; page back with before_id (the last id seen)."""
+                 kind: str | None = None, before_id: Any = None, limit: int | None = LEDGER_PAGE) -> list[dict]:
+    """Ledger lines, newest first; page back with before_id (the last id seen). limit=None: all of them."""
     await require_role(user, program_id)
     p = await _program(program_id)
     q = StockMovement.select().where(StockMovement.program == program_id)
@@ -682,7 +690,8 @@ async def ledger(program_id: int, *, user: dict | None, item_id: Any = None, loc
         q = q.where(StockMovement.kind == kind)
     if before_id not in (None, ""):
         q = q.where(StockMovement.id < _id(before_id, "before_id"))
-    rows = await q.order_by(StockMovement.id, ascending=False).limit(max(1, min(int(limit), 5000)))
+    q = q.order_by(StockMovement.id, ascending=False)
+    rows = await (q if limit is None else q.limit(max(1, min(int(limit), 5000))))
     names = await _names(program_id)
     user_ids = sorted({r["user"] for r in rows if r["user"]})
     users: dict = {}
@@ -707,7 +716,7 @@ async def stock_csv(program_id: int, *, user: dict | None) -> str:
 
 
 async def ledger_csv(program_id: int, *, user: dict | None) -> str:
-    rows = await ledger(program_id, user=user, limit=10**9)
+    rows = await ledger(program_id, user=user, limit=None)
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["id", "created_at", "item_id", "item", "location_id", "location", "kind", "quantity", "reason", "ref", "user"])

@@ -251,3 +251,26 @@ async def test_space_location_id_creates_a_missing_shelf(api, setup):
     new = await rules.space_location_id(inv["space_id"])
     assert await rules.space_location_id(inv["space_id"]) == new
     assert await Location.count().where(Location.space == inv["space_id"]) == 1
+
+
+async def test_one_statement_hand_out_then_low_stock_check(api, setup):
+    """The shape a one-statement check-in may take: its own conditional decrement and ledger line, then the alert check."""
+    from planner.db import raw
+
+    inv = await inventory(api, setup)
+    pid = inv["pid"]
+    kit = await item(api, pid, "Calm kit", low_stock_at=1)
+    await move(api, pid, item_id=kit["id"], quantity=2, kind="receive", location_id=inv["shelf"])
+    now = datetime(2027, 7, 2, 14, 0, tzinfo=timezone.utc)
+    async with write_transaction():
+        loc = await rules.space_location_id(inv["space_id"])
+        taken = await raw("UPDATE stock_level SET on_hand = on_hand - 1 WHERE item = {} AND location = {} AND on_hand >= 1 RETURNING on_hand",
+                          kit["id"], loc)
+        assert taken == [{"on_hand": 1}]
+        await StockMovement.insert(StockMovement(program=pid, item=kit["id"], location=loc, quantity=-1, kind="hand_out",
+                                                 ref="checkin:7", created_at=now))
+        await rules.low_stock_check(kit["id"], taken=1, now=now)
+    assert await OutboxMessage.count().where(OutboxMessage.kind == "low_stock") == 1
+    rows = (await api.get(f"/api/programs/{pid}/stock/movements", params={"kind": "hand_out"})).json()
+    assert [(r["quantity"], r["ref"], r["location"]) for r in rows] == [(-1, "checkin:7", "Wellness tent")]
+    await _ledger_matches(api, pid)
