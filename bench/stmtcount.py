@@ -22,7 +22,11 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|PRAGMA)\b", re.I)
+TXN = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.I)
+PRAGMA = re.compile(r"^\s*PRAGMA\b", re.I)
+# What asyncpg's pool runs on every connection handed back (Connection.reset()): a round trip of its own.
+RESET = re.compile(r"^\s*SELECT pg_advisory_unlock_all\(\)", re.I)
+CONTROL = re.compile(TXN.pattern + "|" + PRAGMA.pattern + "|" + RESET.pattern, re.I)
 
 
 @dataclass
@@ -54,6 +58,9 @@ class Tally:
 
     def summary(self) -> dict[str, Any]:
         return {"statements": self.total, "sql": self.sql, "control": self.control, "connections": self.connections,
+                "transaction": sum(1 for s in self.statements if TXN.match(s)),
+                "pragma": sum(1 for s in self.statements if PRAGMA.match(s)),
+                "pool_reset": sum(1 for s in self.statements if RESET.match(s)),
                 "log": [" ".join(s.split())[:160] for s in self.statements]}
 
 
@@ -169,15 +176,17 @@ async def measure() -> dict[str, Any]:
             start = datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=10)
             a = await post(f"/api/programs/{p['id']}/activities", {
                 "kind": "activation", "title": "Count", "space_id": sp["id"], "starts_at": start.isoformat(),
-                "ends_at": (start + timedelta(hours=2)).isoformat(), "capacity": 6, "rsvp_mode": "open", "kit_id": kit["id"]}, org)
+                "ends_at": (start + timedelta(hours=2)).isoformat(), "capacity": 7, "rsvp_mode": "open", "kit_id": kit["id"]}, org)
 
             def rsvp(i):
                 return lambda: post(f"/api/activities/{a['id']}/rsvps", {"name": f"G {i}", "email": f"g{i}-{tag}@bench.example"})
 
+            await rsvp(-1)()  # the first use of a statement on a connection may add a prepare or type lookup
             confirmed = [await count(rsvp(i)) for i in range(3)]
             codes = [r["ticket"]["code"] for r in (await asyncio.gather(*[post(f"/api/activities/{a['id']}/rsvps",
                      {"name": f"H {i}", "email": f"h{i}-{tag}@bench.example"}) for i in range(3)]))]
             waitlisted = [await count(rsvp(100 + i)) for i in range(3)]
+            await post("/api/checkins", {"code": "not-a-ticket"}, staff)
             first = [await count(lambda code=code: post("/api/checkins", {"code": code}, staff)) for code in codes]
             again = [await count(lambda code=code: post("/api/checkins", {"code": code}, staff)) for code in codes]
             # An offline batch of 3 admissions (the confirmed RSVPs counted above).
