@@ -18,6 +18,7 @@ from planner.calendar.ics import (
     build_invite,
     invite_description,
     rsvp_slot_uid,
+    rsvp_uid,
     slot_uid,
 )
 
@@ -191,8 +192,6 @@ def test_invite_without_events_or_with_naive_times_is_refused():
         build_invite(make_invite([make_event()], now=datetime(2026, 5, 1)))
 
 
-# 2026-03-08: New York springs forward at 02:00 EST; 2026-11-01: falls back at 02:00 EDT,
-# so 01:00-02:00 local happens twice (first EDT, 05:xxZ; then EST, 06:xxZ).
 # 2026-03-08: New York springs forward at 02:00 EST; 2026-11-01: falls back at 02:00 EDT,
 # so 01:00-02:00 local happens twice (first EDT, 05:xxZ; then EST, 06:xxZ).
 # Each case: start, minutes, and whether it touches the repeated hour's second pass.
@@ -428,3 +427,25 @@ def test_invite_description_lists_what_to_bring_the_guest_page_and_support():
 
     data = build_invite(make_invite([make_event(description=text)]))
     assert vevents(data)[0]["DESCRIPTION"] == text
+
+
+def test_feed_events_in_another_zone_are_written_in_it_with_their_own_vtimezone():
+    # A user's feed spans programmes: New York's events, and London's in London time.
+    london = feed_event(2, timezone="Europe/London", starts_at=datetime(2026, 7, 3, 9, 0, tzinfo=UTC),
+                        ends_at=datetime(2026, 7, 3, 10, 0, tzinfo=UTC))
+    data = build_feed("Mine", NEW_YORK, [feed_event(1), london], NOW)
+
+    calendar = parse(data)
+    assert [tz["TZID"] for tz in calendar.walk("VTIMEZONE")] == [NEW_YORK, "Europe/London"]
+    assert calendar.get_missing_tzids() == set()
+    ny_event, london_event = calendar.walk("VEVENT")
+    assert ny_event["DTSTART"].params["TZID"] == NEW_YORK
+    assert b"DTSTART;TZID=Europe/London:20260703T100000\r\n" in data
+    assert utc(london_event["DTSTART"]) == datetime(2026, 7, 3, 9, 0, tzinfo=UTC)
+    occurrences = expand(data, START - timedelta(days=1), START + timedelta(days=1))
+    assert sorted(utc(o["DTSTART"]) for o in occurrences) == [datetime(2026, 7, 3, 9, 0, tzinfo=UTC), START + timedelta(hours=1)]
+
+
+def test_a_one_event_invite_uid_names_the_rsvp_alone():
+    assert rsvp_uid(41, "fest.example") == "rsvp-41@fest.example"
+    assert rsvp_uid(41, "fest.example") != rsvp_slot_uid(41, 7, "fest.example")
