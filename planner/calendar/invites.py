@@ -7,10 +7,13 @@ message can never put an old time back in someone's calendar.
 
 SEQUENCE is `Activity.sequence` (raised by every change an organizer makes to
 the title, time, space or what to bring, and by a cancellation) plus the number
-of outbox messages sent about the RSVP (confirmed, moved, cancelled by the
-guest, declined, confirmed again...). Both only ever grow, so every message a
-guest receives carries a SEQUENCE at least as high as the one before, and a
-change of their own (a cancel) is strictly higher than the REQUEST it replaces.
+of outbox messages written about the RSVP (confirmed, moved, cancelled by the
+guest, declined, confirmed again...: every change to an RSVP writes one). Both
+only grow, so every invite a guest receives carries a SEQUENCE at least as high
+as the one before, and a change of their own (a cancel) is strictly higher than
+the REQUEST it replaces. This holds while outbox rows are kept; the one place
+that deletes some (a guest erasing their data drops their unsent mail) ends
+that guest's mail anyway. An `Rsvp.sequence` column would remove the coupling.
 """
 from __future__ import annotations
 
