@@ -105,6 +105,9 @@ def _result(kind: str, **kw: Any) -> dict:
 async def _target_slot(t: dict, scan: Scan, at: datetime) -> tuple[int | None, str | None, datetime | None]:
     """(slot id, refusal, slot end) for the scan: the scanner's chosen slot, or the ticket's own."""
     if scan.slot_id is not None and scan.slot_id != t["slot"]:
+        if t["kind"] != "residency":
+            # A timed slot's ticket admits to its own slot only, not to another slot of the activity.
+            return None, "wrong_activity", None
         rows = await raw("SELECT activity, ends_at FROM slot WHERE id = {}", scan.slot_id)
         if not rows or rows[0]["activity"] != t["activity"]:
             return None, "wrong_activity", None
@@ -141,7 +144,9 @@ async def admit(scan: Scan, *, user: dict, device: str, now: datetime, online: b
         return _result("not_open", guest=guest, activity=activity, message="This activity was cancelled.")
     slot_id, refusal, slot_end = await _target_slot(t, scan, at)
     if refusal == "wrong_activity":
-        return _result("wrong_activity", guest=guest, activity=activity, message=f"This ticket is for “{t['title']}”.")
+        when = _aware(t["slot_starts"]).astimezone(ZoneInfo(t["timezone"]))
+        return _result("wrong_activity", guest=guest, activity=activity,
+                       message=f"This ticket is for “{t['title']}” at {when:%H:%M}.")
     if refusal or (slot_end is not None and at > slot_end + GRACE_AFTER_END):
         return _result("not_open", guest=guest, activity=activity, message="This session is over.")
     kit_state = "none" if t["kit"] is None else "pending"
@@ -177,7 +182,10 @@ async def hand_out_kit(kit_id: int, kit_name: str, space_id: int, program_id: in
 
 
 async def _already(t: dict, slot_id: int, scan: Scan, at: datetime, *, guest, party, activity, device, now) -> dict:
-    rows = await raw("SELECT id, checked_in_at, device, scan_id, kit FROM checkin WHERE rsvp = {} AND slot = {}", t["id"], slot_id)
+    # Lock the admission row first: concurrent late uploads of earlier scans then queue here
+    # instead of deadlocking between the conflict insert and the update.
+    lock = " FOR UPDATE" if is_postgres() else ""
+    rows = await raw("SELECT id, checked_in_at, device, scan_id, kit FROM checkin WHERE rsvp = {} AND slot = {}" + lock, t["id"], slot_id)
     if not rows:
         # The conflict was on scan_id alone: this scan id was already used for another ticket.
         return _result("invalid", message="This scan id was already used for another ticket.")
