@@ -15,7 +15,7 @@ import csv
 import hashlib
 import io
 import secrets
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, AsyncIterator
 
 from planner.accounts.rules import require_role
@@ -23,7 +23,7 @@ from planner.db import engine, is_postgres, raw, write_transaction
 from planner.errors import PlannerError, not_found
 from planner.inventory.tables import Item, KitComponent, Location, StockLevel, StockMovement
 from planner.mail.rules import enqueue
-from planner.scheduling.tables import Activity, Membership, Program, Slot, Space
+from planner.scheduling.tables import Membership, Program, Slot, Space
 from planner.settings import get_settings
 
 # Kinds a person may post; "hand_out" from the API is a manual hand-out (a walk-in without a ticket).
