@@ -1,0 +1,99 @@
+"""The staff scanner: the /scan page, its service worker, and the JSON it reads (activities, counts, offline pack)."""
+from __future__ import annotations
+
+import gzip
+import hashlib
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get
+from litestar.params import Dependency
+from litestar.response import Redirect, Template
+
+from planner.clock import utcnow
+from planner.errors import PlannerError
+from planner.paths import asset_dir
+from planner.tickets import pack
+
+User = dict | None
+NoCheck = Dependency(skip_validation=True)
+PRIVATE = {"cache-control": "private, no-cache", "referrer-policy": "no-referrer"}
+
+# What the service worker keeps for offline use, besides the page itself.
+SCANNER_ASSETS = (
+    "css/planner.css",
+    "css/scanner.css",
+    "js/scanner-offline.js",
+    "js/scanner.js",
+    "js/scanner-decoder.js",
+    "vendor/jsqr/jsQR.js",
+)
+
+
+@get("/scan", include_in_schema=False)
+async def scanner_page(request: Request, user: User = NoCheck, day: str | None = None) -> Template | Redirect:
+    if user is None:
+        return Redirect("/login?next=/scan")
+    try:
+        data = await pack.scannable(user, now=utcnow(), day=day)
+    except PlannerError as exc:
+        if exc.code != "invalid":
+            raise
+        data = await pack.scannable(user, now=utcnow())
+    return Template("tickets/scanner.html", context={"user": user, "data": data, "day": day or ""},
+                    headers={"cache-control": "private, no-cache"}, status_code=200 if data["programs"] else 403)
+
+
+def _worker_source() -> bytes:
+    """The service worker with a version made from the files it caches: a change to any of them installs afresh."""
+    static = asset_dir("static")
+    digest = hashlib.sha256()
+    for name in ("js/scanner-sw.js", *SCANNER_ASSETS):
+        digest.update((static / name).read_bytes())
+    source = (static / "js" / "scanner-sw.js").read_bytes()
+    assets = msgspec.json.encode([f"/static/{name}" for name in SCANNER_ASSETS])
+    return source.replace(b"__VERSION__", digest.hexdigest()[:16].encode()).replace(b'["__ASSETS__"]', assets)
+
+
+@get("/scan-sw.js", include_in_schema=False)
+async def scanner_worker() -> Response[bytes]:
+    # Served from the root so that its scope can cover /scan; no-cache so an update is seen at once.
+    return Response(_worker_source(), media_type="text/javascript; charset=utf-8",
+                    headers={"cache-control": "no-cache", "service-worker-allowed": "/"})
+
+
+@get("/api/scanner/activities", tags=["check-in"], summary="Activities this user may scan, with slots and counts")
+async def scanner_activities(user: User = NoCheck, program_id: int | None = None, day: str | None = None) -> dict[str, Any]:
+    """Today's activities (in each programme's zone) unless `day` is given, in the programmes where the user is
+    organizer or staff; each with its space, kit, slots, and people expected and checked in."""
+    return await pack.scannable(user, now=utcnow(), program_id=program_id, day=day)
+
+
+@get("/api/scanner/status", tags=["check-in"], summary="People checked in and expected for one activity")
+async def scanner_status(user: User = NoCheck, activity_id: int | None = None) -> Response[dict[str, Any]]:
+    if activity_id is None:
+        raise PlannerError("Say which activity_id.", extra={"field": "activity_id"})
+    return Response(await pack.scan_status(user, activity_id=activity_id, now=utcnow()), headers=PRIVATE)
+
+
+@get("/api/scanner/pack", tags=["check-in"], summary="Offline pack: hashed tickets and check-ins of an activity or a day")
+async def scanner_pack(request: Request, user: User = NoCheck, activity_id: int | None = None,
+                       program_id: int | None = None, day: str | None = None) -> Response[bytes]:
+    """What a scanner needs to judge scans with no network (see `planner.tickets.pack`): one activity with
+    `activity_id`, or every activity of a programme on a day (today by default) with `program_id`.
+    Answers 304 to a matching `If-None-Match`, and is gzipped when the client accepts it."""
+    body = await pack.pack_for(user, now=utcnow(), activity_id=activity_id, program_id=program_id, day=day)
+    generated_at = body.pop("generated_at")
+    etag = '"' + hashlib.sha256(msgspec.json.encode(body)).hexdigest()[:32] + '"'
+    headers = {**PRIVATE, "etag": etag, "vary": "accept-encoding"}
+    if etag in (request.headers.get("if-none-match") or ""):
+        return Response(b"", status_code=304, headers=headers)
+    content = msgspec.json.encode({"generated_at": generated_at, **body})
+    if "gzip" in (request.headers.get("accept-encoding") or ""):
+        content = gzip.compress(content, compresslevel=6)
+        headers["content-encoding"] = "gzip"
+    return Response(content, media_type="application/json", headers=headers)
+
+
+def routes() -> list:
+    return [scanner_page, scanner_worker, scanner_activities, scanner_status, scanner_pack]
