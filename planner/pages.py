@@ -365,8 +365,11 @@ async def _guest_context(rsvp_id: int, token: str | None) -> dict:
     r = await rsvps.get_guest_rsvp(rsvp_id, token)
     a, p, space = await _public_activity_any(r["activity_id"])
     slot = next((s for s in a["slots"] if s["id"] == r["slot_id"]), None)
+    from planner.calendar.feeds import guest_feed_url
+
     return {"rsvp": r, "activity": a, "program": p, "space": space, "slot": slot, "token": token,
-            "resources": await _resources(p["id"])}
+            "resources": await _resources(p["id"]),
+            "calendar_feed": guest_feed_url(p["id"], r["id"], r["email"], as_webcal=True)}
 
 
 async def _public_activity_any(activity_id: int) -> tuple[dict, dict, dict]:
@@ -417,7 +420,10 @@ async def guest_action(request: Request, rsvp_id: int, action: str, token: str |
 async def program_public(request: Request, program_id: int) -> Template:
     p = await sched.program_row(program_id)
     acts = await sched.list_activities(program_id, user=None, published_only=True)
-    return page("rsvps/program_public.html", None, program=p, activities=acts, resources=await _resources(program_id))
+    from planner.calendar.feeds import program_feed_url
+
+    return page("rsvps/program_public.html", None, program=p, activities=acts, resources=await _resources(program_id),
+                feed_url=program_feed_url(program_id, as_webcal=True))
 
 
 def page_handlers() -> list:

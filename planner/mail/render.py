@@ -102,9 +102,9 @@ async def render(row: dict) -> Rendered:
         invites = None
     if invites is not None:
         if kind in ("confirmed", "promoted", "activity_changed") and r["status"] == "confirmed":
-            ics, method = await invites.invite_for_rsvp(r["id"]), "REQUEST"
+            ics, method = await invites.invite_with_method(r["id"])
         elif kind in ("cancelled", "activity_cancelled") and ctx.get("was", "confirmed") in ("confirmed", "offered"):
-            ics, method = await invites.invite_for_rsvp(r["id"], cancel=True), "CANCEL"
+            ics, method = await invites.invite_with_method(r["id"], cancel=True)
     return Rendered(subject, text, html, ics, method)
 
 
