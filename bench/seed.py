@@ -89,13 +89,15 @@ class Seeded:
     gate_activities: list[int]
     gate_kit: int
     kits_received: int
-    tickets: list[str]  # confirmed ticket codes of the gate activities
+    tickets: list[str]  # confirmed ticket codes of the gate activities, interleaved across them
+    codes_by_activity: dict[int, list[str]]
     batch_activity: int
     batch_kit: int
     batch_tickets: list[str]
     rush_activity: int
     rush_slot: int
     feed_activities: int
+    day: str
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -219,10 +221,12 @@ async def seed(port: int, *, sizes: Sizes, admin_password: str, staff_password: 
         log(f"  created {len(reqs)} feed activities in {timings['feed']:.1f} s")
 
         staff_token = await token_for(port, STAFF, staff_password)
-        tickets = [c for a in activities for c in codes[a]]
+        # Interleaved: consecutive scans are at different tents, as with scanners spread over the site.
+        tickets = [codes[a][i] for i in range(sizes.tickets_per_activity) for a in activities]
         return Seeded(
             admin_token=admin_token, staff_token=staff_token, gate_program=gate, rush_program=rush_p, feed_program=feed,
             gate_activities=activities, gate_kit=gate_kit, kits_received=kits_each * len(spaces), tickets=tickets,
+            codes_by_activity={a: codes[a] for a in activities}, day=day1.isoformat(),
             batch_activity=batch["id"], batch_kit=batch_kit, batch_tickets=batch_codes,
             rush_activity=rush["id"], rush_slot=rush["slots"][0]["id"], feed_activities=len(reqs), timings=timings,
         )
