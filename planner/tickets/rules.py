@@ -178,6 +178,9 @@ async def hand_out_kit(kit_id: int, kit_name: str, space_id: int, program_id: in
         program_id, kit_id, taken[0]["location"], -party, f"checkin:{checkin_id}", user_id, now,
     )
     await raw("UPDATE checkin SET kit = 'handed_out' WHERE id = {}", checkin_id)
+    from planner.inventory.rules import low_stock_check
+
+    await low_stock_check(kit_id, taken=party, now=now)
     return {"name": kit_name, "handed_out": True, "quantity": party}
 
 
@@ -214,7 +217,7 @@ FAST_SCAN = """
 WITH t AS (
   SELECT r.id, r.name, r.guests, r.status, r.slot, r.activity, r.program,
          a.title, a.kit, a.space, a.kind, a.cancelled_at,
-         s.ends_at AS slot_ends, p.timezone, k.name AS kit_name, m.role
+         s.ends_at AS slot_ends, p.timezone, k.name AS kit_name, k.low_stock_at AS kit_low, m.role
   FROM rsvp r
   JOIN activity a ON a.id = r.activity
   JOIN slot s ON s.id = r.slot
@@ -250,6 +253,7 @@ ledger AS (
   RETURNING id
 )
 SELECT t.*, (SELECT id FROM ins) AS checkin_id, (SELECT count(*) FROM ledger) AS kit_taken,
+       CASE WHEN t.kit IS NULL THEN 0 ELSE (SELECT coalesce(sum(on_hand), 0) FROM stock_level WHERE item = t.kit) END AS kit_before,
        c.id AS existing_id
 FROM t LEFT JOIN checkin c ON c.rsvp = t.id AND c.slot = t.slot
 """
@@ -273,6 +277,12 @@ async def _fast_scan(scan: Scan, *, user: dict, device: str, now: datetime) -> d
         if t["kit"] is not None:
             if t["kit_taken"]:
                 kit = {"name": t["kit_name"], "handed_out": True, "quantity": 1 + t["guests"]}
+                party = 1 + t["guests"]
+                if t["kit_before"] - party <= t["kit_low"] < t["kit_before"]:
+                    # This hand-out crossed the low-stock line (the snapshot total is from before it).
+                    from planner.inventory.rules import low_stock_check
+
+                    await low_stock_check(t["kit"], taken=party, now=now)
             else:
                 await conn.execute("UPDATE checkin SET kit = 'none_left' WHERE id = $1", t["checkin_id"])
                 kit = {"name": t["kit_name"], "handed_out": False, "quantity": 0, "message": "No kit left: tell the wellness lead."}

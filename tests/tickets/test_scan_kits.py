@@ -41,3 +41,20 @@ async def test_40_concurrent_admissions_with_30_kits(api, setup, client):
     # A rescan admits nobody and hands out nothing.
     again = (await staff.post("/api/checkins", {"code": tickets[0]}, expect=200)).json()
     assert again["result"] == "already_checked_in" and "checked_in_at" in again
+
+
+async def test_scan_that_crosses_the_low_stock_line_emails_organizers(api, setup, client):
+    from planner.mail.tables import OutboxMessage
+
+    pid, sid = setup["program"]["id"], setup["space"]["id"]
+    kit = (await api.post(f"/api/programs/{pid}/kits", {"name": "Tea kit", "low_stock_at": 2,
+           "items": [{"item_id": (await api.post(f"/api/programs/{pid}/items", {"name": "Tea"}, expect=201)).json()["id"], "quantity": 1}]}, expect=201)).json()
+    shelf = await Location.select(Location.id).where(Location.space == sid).first()
+    await api.post(f"/api/programs/{pid}/stock/movements", {"item_id": kit["id"], "quantity": 4, "kind": "receive", "location_id": shelf["id"]}, expect=201)
+    a = await api.activity(pid, sid, capacity=10, kit_id=kit["id"])
+    codes = [(await client.post(f"/api/activities/{a['id']}/rsvps", json={"name": f"T{i}", "email": f"t{i}@example.org"})).json()["ticket"]["code"] for i in range(3)]
+    staff = await staff_api(api, client, pid)
+    for c in codes:
+        assert (await staff.post("/api/checkins", {"code": c}, expect=200)).json()["kit"]["handed_out"] is True
+    alerts = await OutboxMessage.select().where(OutboxMessage.kind == "low_stock")
+    assert len(alerts) == 1 and alerts[0]["to_addr"] == "organizer@example.org"
