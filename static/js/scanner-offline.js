@@ -132,16 +132,22 @@
 
   // Judge a scan with no network, as the server would (planner/tickets/rules.py), from the pack and the
   // scans this device made since. Returns a result shaped like the API's, plus what to send when syncing.
-  Pack.prototype.judge = function (hash, activity, fallbackSlot, nowMs, pending) {
+  // `chosenSlot` is the slot the staff picked (a timed slot's ticket admits to its own slot only), or null.
+  Pack.prototype.judge = function (hash, activity, chosenSlot, fallbackSlot, nowMs, pending) {
     var t = this.find(hash);
-    if (!t) return { result: "invalid", reason: "not_on_list", slot_id: fallbackSlot };
+    if (!t) return { result: "invalid", reason: "not_on_list", slot_id: chosenSlot || fallbackSlot };
     var guest = { name: t.name };
     if (!t.activity || t.activity.id !== activity.id) {
       return { result: "wrong_activity", guest: guest, activity: t.activity ? { id: t.activity.id, title: t.activity.title } : null,
-               slot_id: fallbackSlot, hash: hash, index: t.index };
+               slot_id: chosenSlot || fallbackSlot, hash: hash, index: t.index };
     }
+    var residency = activity.kind === "residency";
     var base = { guest: guest, party: t.party, hash: hash, index: t.index, activity: { id: activity.id, title: activity.title },
-                 ticket_slot: t.slot, slot_id: activity.kind === "residency" ? null : t.slot };
+                 ticket_slot: t.slot, slot_id: residency ? null : (chosenSlot || t.slot) };
+    if (!residency && chosenSlot && chosenSlot !== t.slot) {
+      var own = this.slots.get(t.slot);
+      return Object.assign(base, { result: "wrong_activity", reason: "other_slot", ticket_slot_starts: own ? own.slot.starts_at : null });
+    }
     if (t.activity.cancelled) return Object.assign(base, { result: "not_open", reason: "cancelled" });
     var target = this.targetSlot(t.activity, t.slot, nowMs);
     var where = target && this.slots.get(target);

@@ -443,7 +443,9 @@
       return fmt(T.alreadyDetail, { time: timeIn(res.checked_in_at, tz), device: res.device || T.aScanner });
     }
     if (res.result === "wrong_activity") {
-      return res.activity && res.activity.title ? fmt(T.forOther, { title: res.activity.title }) : (res.message || "");
+      if (res.reason === "other_slot") return fmt(T.forSlot, { time: timeIn(res.ticket_slot_starts, tz) });
+      if (res.message) return res.message;
+      return res.activity && res.activity.title ? fmt(T.forOther, { title: res.activity.title }) : "";
     }
     if (res.reason === "not_on_list") return T.notOnList;
     if (res.reason === "over") return T.over;
@@ -469,10 +471,6 @@
     $("result-kit").dataset.kit = kit[1];
     var notes = [];
     if (opts.offline) notes.push(T.offlineNote);
-    if (res.result === "admitted" && res.ticket_slot && chosenSlot() && res.ticket_slot !== chosenSlot() && a) {
-      var s = a.slots.filter(function (x) { return x.id === res.ticket_slot; })[0];
-      if (s) notes.push(fmt(T.bookedFor, { time: timeIn(s.starts_at, zoneOf(a)) }));
-    }
     line("result-note", notes.join(" "));
     signal(kind === "admitted" ? "good" : kind === "already" ? "warn" : "bad");
     $("last").textContent = fmt(T.last, { result: titleFor(res) + (res.guest && res.guest.name ? " · " + res.guest.name : ""),
@@ -507,7 +505,7 @@
     var hashing = state.pack ? O.hashCode(code, state.pack.hashBytes).catch(function () { return null; }) : Promise.resolve(null);
     return hashing.then(function (hash) {
       var pending = O.queue.all();
-      var local = hash && state.pack ? state.pack.judge(hash, a, fallbackSlot(a), Date.now(), pending)
+      var local = hash && state.pack ? state.pack.judge(hash, a, chosenSlot(), fallbackSlot(a), Date.now(), pending)
                                      : { result: "unknown", slot_id: fallbackSlot(a) };
       var scan = { code: code, scan_id: O.uuid(), scanned_at: scannedAt, slot_id: local.slot_id };
       var judgeOffline = function () {
@@ -533,7 +531,6 @@
             state.pack.addCheckin(local.index, local.target_slot, Date.parse(res.checked_in_at) || Date.now(), device);
             O.storePack(state.pack);
           }
-          res.ticket_slot = local.ticket_slot;
           show(res, {});
           refreshStatus();
         });
