@@ -225,7 +225,7 @@ class EngineRun:
         if not samples or not busy:
             return ""
         top = ", ".join(f"{k} {v / busy:.0%}" for k, v in waits.most_common(3))
-        return f"; db: {busy / samples:.1f} busy backends ({top})"
+        return f"db: {busy / samples:.1f} busy backends ({top})"
 
     async def ceiling_phase(self, bare: Server, picc: Server, workers: int, c: int) -> None:
         n, secs = self.mode.scan_caps[c]
@@ -240,7 +240,7 @@ class EngineRun:
                         correctness="OK" if ra.statuses.get(200) == ra.done and not ra.errors else fail(f"{ra.statuses} {ra.errors[:2]}")))
         self.add(Row.of("ceiling (b) Litestar+Piccolo", self.engine, rb, workers, ratio=1.0,
                         correctness=fail(f"{len(bad)} not admitted {rb.errors[:2]}") if bad or rb.errors else "OK",
-                        note=self.waits_note(rb).lstrip("; ")))
+                        note=self.waits_note(rb)))
 
     def ratio(self, r: PhaseResult, workers: int, c: int) -> float | None:
         ceil = self.ceilings.get((workers, c))
@@ -264,7 +264,7 @@ class EngineRun:
         self.scan_rps[(workers, c)] = r.rps
         self.admitted += len(results) - len(wrong)
         self.add(Row.of("scan: first scan", self.engine, r, workers, ratio=self.ratio(r, workers, c), correctness=ok,
-                        note=(f"stopped by {r.stopped_by}" if r.stopped_by == "time" else "") + self.waits_note(r)))
+                        note=join_notes(f"stopped by {r.stopped_by}" if r.stopped_by == "time" else "", self.waits_note(r))))
         return unsent + rest
 
     async def one_tent(self, server: Server, s: Seeded, tent: list[str]) -> list[str]:
@@ -278,7 +278,7 @@ class EngineRun:
         self.admitted += len(results) - len(wrong)
         self.add(Row.of("scan: first scan, one tent", self.engine, r, 1, ratio=self.ratio(r, 1, 8),
                         correctness="OK" if not wrong and not r.errors else fail(f"{len(wrong)} not admitted {r.errors[:2]}"),
-                        note="all at one kit shelf" + self.waits_note(r)))
+                        note=join_notes("all at one kit shelf", self.waits_note(r))))
         return [code for code, a in zip(batch, r.answers) if a is None] + rest
 
     async def rescans(self, server: Server, s: Seeded, admitted: list[str]) -> None:
@@ -289,7 +289,7 @@ class EngineRun:
         wrong = [x for x in results if x != "already_checked_in"]
         self.add(Row.of("scan: rescan (amber)", self.engine, r, 1, ratio=self.ratio(r, 1, 8),
                         correctness="OK" if not wrong and not r.errors else fail(f"{len(wrong)} not already_checked_in: {sorted(set(wrong))[:3]}"),
-                        note=self.waits_note(r).lstrip("; ")))
+                        note=self.waits_note(r)))
 
     async def race(self, server: Server, s: Seeded, workers: int, tickets: list[str]) -> None:
         """The tickets left over, each scanned twice at the same moment by two scanners: one admits, one is amber."""
@@ -428,7 +428,7 @@ class EngineRun:
             problems.append(f"{seqs} distinct queue numbers for {rows.get('waitlisted', 0)} waitlisted")
         self.add(Row.of(f"RSVP rush ({n} on {seats} seats)", self.engine, r, 1, ratio=self.ratio(r, 1, 32),
                         correctness="OK" if not problems else fail("; ".join(problems)),
-                        note=f"{confirmed} confirmed, waitlist 1..{positions[-1] if positions else 0}" + self.waits_note(r)))
+                        note=join_notes(f"{confirmed} confirmed, waitlist 1..{positions[-1] if positions else 0}", self.waits_note(r))))
 
     def qr(self) -> None:
         from planner.tickets import qr
@@ -501,6 +501,11 @@ class EngineRun:
             base = args.pg_admin.rsplit("/", 1)[0]
             url = f"{base}/{self.db_name}"
             await pg_admin(args.pg_admin, f'CREATE DATABASE "{self.db_name}"')
+            for setting in args.pg_set:
+                # An experiment, reported with the results: e.g. synchronous_commit=off.
+                name, _, value = setting.partition("=")
+                await pg_admin(args.pg_admin, f'ALTER DATABASE "{self.db_name}" SET {name} = {value}')
+            self.facts["pg_settings"] = list(args.pg_set)
         else:
             url = f"sqlite:///{self.tmp}/planner.db"
         self.url = url
@@ -614,6 +619,10 @@ class EngineRun:
         return {"engine_version": f"SQLite {sqlite3.sqlite_version}"}
 
 
+def join_notes(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)
+
+
 def stmt_note(engine: str, v: dict[str, Any]) -> str:
     parts = [f"{v['sql']} SQL"]
     for key, label in (("transaction", "BEGIN/COMMIT"), ("pool_reset", "pool resets"), ("pragma", "PRAGMA")):
@@ -707,6 +716,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="write bench/results/, the README table and the plot (default: on for a full run, off for --quick)")
     p.add_argument("--profile", metavar="DIR", help="py-spy the worker during the scan (1 worker, c=8) and the RSVP rush")
     p.add_argument("--keep", action="store_true", help="keep the temp folder with the server logs")
+    p.add_argument("--pg-set", action="append", default=[], metavar="NAME=VALUE",
+                   help="an experiment: ALTER DATABASE ... SET NAME = VALUE on the bench database (e.g. synchronous_commit=off)")
     a = p.parse_args(argv)
     a.engines = [e.strip() for e in a.engines.split(",") if e.strip()]
     for e in a.engines:
