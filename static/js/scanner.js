@@ -477,6 +477,9 @@
                                           time: timeIn(Date.now(), zoneOf(a)) });
     clearTimeout(state.resultTimer);
     state.resultTimer = setTimeout(showIdle, RESULT_MS);
+    // On a small screen the result may be scrolled away (after typing a code): bring it back.
+    var box = panel.getBoundingClientRect(), meta = document.querySelector(".run-meta").getBoundingClientRect();
+    if (meta.top < 0 || box.bottom > window.innerHeight) $("run").scrollIntoView({ block: "start" });
   }
 
   function showProblem(title, detail) {
