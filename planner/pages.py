@@ -31,10 +31,6 @@ def _need(user: User, request: Request) -> None:
         raise PlannerError("Log in first.", "unauthorized")
 
 
-def _form_list(request_form: Any, key: str) -> list[str]:
-    return [v for v in request_form.getall(key)] if hasattr(request_form, "getall") else []
-
-
 async def set_language(request: Request) -> None:
     lang = request.query_params.get("lang") or pick_language(request.headers.get("accept-language"))
     current_language.set(lang)
@@ -160,7 +156,7 @@ async def activity_create(request: Request, program_id: int, user: User = NoChec
     _need(user, request)
     raw = await request.form()
     data = {k: raw.get(k) for k in raw.keys()}
-    form = _activity_form(data, raw.getall("host_ids") if hasattr(raw, "getall") else [])
+    form = _activity_form(data, raw.getall("host_ids", []))
     try:
         a = await sched.create_activity(program_id, form, user=user, now=utcnow())
     except PlannerError as exc:
@@ -187,7 +183,7 @@ async def activity_update(request: Request, activity_id: int, user: User = NoChe
     a = await sched.get_activity(activity_id, user=user)
     raw = await request.form()
     data = {k: raw.get(k) for k in raw.keys()}
-    form = _activity_form(data, raw.getall("host_ids") if hasattr(raw, "getall") else [])
+    form = _activity_form(data, raw.getall("host_ids", []))
     form.pop("kind", None)
     form.pop("slot_minutes", None)
     form["overbook_ok"] = data.get("overbook_ok") == "on"
@@ -196,7 +192,7 @@ async def activity_update(request: Request, activity_id: int, user: User = NoChe
         await sched.update_activity(activity_id, form, user=user, now=utcnow())
     except PlannerError as exc:
         ctx = await _program_context(a["program_id"], user)
-        data["host_ids"] = raw.getall("host_ids") if hasattr(raw, "getall") else []
+        data["host_ids"] = raw.getall("host_ids", [])
         return page("scheduling/activity_form.html", user, status_code=exc.status_code, **ctx, error=exc.message,
                     clash=exc.extra if exc.code == "clash" else None, form={**data, "kind": a["kind"]}, editing=a)
     return Redirect(f"/activities/{activity_id}/manage?m=saved", status_code=303)
@@ -263,7 +259,7 @@ async def activity_action(request: Request, activity_id: int, action: str, user:
             kwargs = {"reason": data.get("reason", "")} if action in ("decline", "remove") else {}
             await fn(data.get("rsvp_id"), user=user, now=now, **kwargs)
         elif action == "bulk":
-            ids = raw.getall("rsvp_ids") if hasattr(raw, "getall") else []
+            ids = raw.getall("rsvp_ids", [])
             await rsvps.bulk(data.get("bulk_action", ""), [int(i) for i in ids], user=user, now=now)
         elif action == "reorder":
             await rsvps.reorder(data.get("rsvp_id"), data.get("position"), user=user, reason=data.get("reason", ""), now=now)
