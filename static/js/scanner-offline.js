@@ -159,13 +159,14 @@
       for (var i = 0; i < (pending || []).length; i++) {
         var q = pending[i];
         if (q.hash === hash && q.target_slot === target && q.local && q.local.result === "admitted") {
-          before = { at: Date.parse(q.scanned_at), device: q.device };
+          before = { at: Date.parse(q.scanned_at), device: q.device, queued: true };
           break;
         }
       }
     }
     if (before) {
-      return Object.assign(base, { result: "already_checked_in", checked_in_at: new Date(before.at).toISOString(), device: before.device });
+      return Object.assign(base, { result: "already_checked_in", checked_in_at: new Date(before.at).toISOString(), device: before.device,
+                                   from_queue: !!before.queued });
     }
     var kit = activity.kit ? { name: activity.kit.name, quantity: t.party, unknown_stock: true } : null;
     return Object.assign(base, { result: "admitted", checked_in_at: new Date(nowMs).toISOString(), kit: kit });

@@ -83,7 +83,9 @@
     opts = opts || {};
     var ctl = "AbortController" in window ? new AbortController() : null;
     var timer = ctl ? setTimeout(function () { ctl.abort(); }, limit || REQUEST_MS) : null;
-    var headers = Object.assign({ "accept": "application/json", "x-device": deviceName() }, opts.headers || {});
+    var headers = Object.assign({ "accept": "application/json" }, opts.headers || {});
+    // A header carries Latin-1 only; the device also goes in every POST body, which carries any name.
+    if (/^[\x20-\x7e]*$/.test(deviceName())) headers["x-device"] = deviceName();
     if (opts.body !== undefined) {
       headers["content-type"] = "application/json";
       headers["x-csrftoken"] = csrf();
@@ -519,19 +521,25 @@
         else show(local, { offline: true });
         showNet(); showCounts();
       };
-      if (!online()) { judgeOffline(); return; }
-      var before = O.queue.all().length ? sync() : Promise.resolve();
-      return before.then(function () {
-        return request("/api/checkins", { method: "POST", body: Object.assign({ device: device }, scan) });
-      }).then(function (r) {
+      // A ticket this device admitted while offline, not synced yet: the server does not know it, so the
+      // device answers (and queues this scan too, to be judged in order when the queue syncs).
+      if (!online() || local.from_queue) {
+        judgeOffline();
+        if (online()) sync();
+        return;
+      }
+      if (O.queue.all().length) sync();
+      return request("/api/checkins", { method: "POST", body: Object.assign({ device: device }, scan) }).then(function (r) {
         if (!r.ok) {
           return errorDetail(r).then(function (detail) {
             showProblem(r.status === 401 ? T.loginAgainShort : r.status === 403 ? T.notAllowed : T.cannotCheck, detail);
           });
         }
         return r.json().then(function (res) {
-          if (res.result === "admitted" && state.pack && local.index !== undefined && local.target_slot) {
-            state.pack.addCheckin(local.index, local.target_slot, Date.parse(res.checked_in_at) || Date.now(), device);
+          // Remember the admission in the pack, so that a rescan with no network is refused here too.
+          var known = { admitted: device, already_checked_in: res.device }[res.result];
+          if (known !== undefined && state.pack && local.index !== undefined && local.target_slot) {
+            state.pack.addCheckin(local.index, local.target_slot, Date.parse(res.checked_in_at) || Date.now(), known);
             O.storePack(state.pack);
           }
           show(res, {});
@@ -541,6 +549,17 @@
         if (err && err.network) judgeOffline();
       });
     }).then(function () { state.busy = false; }, function () { state.busy = false; });
+  }
+
+  // After a failed request, ask the server whether it is reachable again (the browser's "online" event
+  // only follows the network interface, not a dead access point).
+  function probe() {
+    if (!state.netDown || navigator.onLine === false) return;
+    fetch("/health", { cache: "no-store", credentials: "same-origin" }).then(function (r) {
+      if (!r.ok) return;
+      state.netDown = false;
+      showNet(); sync(); refreshPack(); refreshStatus();
+    }, function () {});
   }
 
   // ------------------------------------------------------------ syncing the queue
@@ -738,10 +757,10 @@
       if (document.hidden) { if (cam.on) { stopCamera(); cam.resume = true; } }
       else if (cam.resume && root.dataset.state === "run") { cam.resume = false; startCamera(); }
     });
-    setInterval(function () { if (navigator.onLine !== false) sync(); }, SYNC_EVERY);
+    setInterval(function () { if (state.netDown) probe(); else sync(); }, SYNC_EVERY);
     setInterval(function () {
       if (navigator.onLine === false) return;
-      if (state.netDown || !state.activity) refreshActivities(); else refreshStatus();
+      if (!state.activity) refreshActivities(); else refreshStatus();
     }, STATUS_EVERY);
     setInterval(refreshPack, PACK_EVERY);
     setInterval(function () { refreshActivities(); }, ACTIVITIES_EVERY);

@@ -135,6 +135,34 @@ async def test_offline_scan_is_queued_and_synced_when_back_online(live_server, b
     assert devices == {"Grace H.": "Gate 7", "Katherine J.": "Gate 2"}
 
 
+async def test_a_scan_whose_request_fails_is_judged_here_and_synced_later(live_server, browser):
+    """The browser still says "online" but the server cannot be reached (a dead access point)."""
+    seeded = await seed_running_activity(live_server, title="Tea ceremony", max_guests=2)
+    aid = seeded["activity"]["id"]
+    staff = await add_staff(live_server, seeded["program"]["id"], f"tea-{seeded['tag']}@example.org")
+    guest = await rsvp(live_server, aid, "Mary Jackson", guests=1)
+    context = await browser.new_context(viewport={"width": 412, "height": 900})
+    page = await context.new_page()
+    try:
+        await _open_scanner(page, live_server, staff, "Tea ceremony", "Tea tent")
+        await expect(page.locator("#scanner")).to_have_attribute("data-offline-ready", "yes", timeout=20_000)
+        await page.route("**/api/checkins**", lambda route: route.abort("internetdisconnected"))
+        await page.fill("#manual-code", guest["ticket"]["code"])
+        await page.press("#manual-code", "Enter")
+        await expect(page.locator("#result")).to_have_attribute("data-kind", "admitted")
+        await expect(page.locator("#result")).to_have_attribute("data-offline", "yes")
+        await expect(page.locator("#result-party")).to_have_text("Party of 2")
+        await expect(page.locator("#net")).to_have_text("Offline — 1 scan waiting")
+        await page.unroute("**/api/checkins**")
+        # No "online" event comes: the page finds the server again by itself and syncs.
+        await expect(page.locator("#scanner")).to_have_attribute("data-waiting", "0", timeout=25_000)
+        await expect(page.locator("#net")).to_have_text("Online")
+        await expect(page.locator("#conflict-list li")).to_have_count(0)
+    finally:
+        await context.close()
+    assert (await _status(live_server, staff, aid))["checked_in"] == 2
+
+
 async def test_scan_page_sends_a_logged_out_visitor_to_login(live_server, browser):
     context = await browser.new_context()
     page = await context.new_page()
