@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from bench.load import Answer, RawConnection, Req, closed_loop
+from bench.load import RawConnection, Req, closed_loop
 
 HOST = "127.0.0.1"
 ADMIN = "organizer@bench.example"
