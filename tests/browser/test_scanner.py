@@ -163,6 +163,30 @@ async def test_a_scan_whose_request_fails_is_judged_here_and_synced_later(live_s
     assert (await _status(live_server, staff, aid))["checked_in"] == 2
 
 
+async def test_following_a_space_scans_what_is_on_there_now(live_server, browser):
+    seeded = await seed_running_activity(live_server, title="Breath and sound")
+    staff = await add_staff(live_server, seeded["program"]["id"], f"follow-{seeded['tag']}@example.org")
+    guest = await rsvp(live_server, seeded["activity"]["id"], "Dorothy Vaughan")
+    context = await browser.new_context(viewport={"width": 412, "height": 900})
+    page = await context.new_page()
+    try:
+        await login(page, live_server, staff["email"], staff["password"], next="/scan")
+        await expect(page.locator("#scanner")).to_have_attribute("data-js", "ready")
+        await page.select_option("#space-pick", label=seeded["space"]["name"])
+        await page.click("#follow-space")
+        await expect(page.locator("#run-activity")).to_have_text("Breath and sound")
+        await expect(page.locator("#run-follow")).to_have_text(f"Following {seeded['space']['name']}")
+        await page.fill("#manual-code", guest["ticket"]["code"])
+        await page.press("#manual-code", "Enter")
+        await expect(page.locator("#result")).to_have_attribute("data-kind", "admitted")
+        # The choice is kept on the device: a reload goes straight back to scanning.
+        await page.reload()
+        await expect(page.locator("#run")).to_be_visible()
+        await expect(page.locator("#run-activity")).to_have_text("Breath and sound")
+    finally:
+        await context.close()
+
+
 async def test_scan_page_sends_a_logged_out_visitor_to_login(live_server, browser):
     context = await browser.new_context()
     page = await context.new_page()
