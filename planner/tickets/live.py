@@ -1,0 +1,367 @@
+"""The live dashboard: what it counts, and how a change reaches every open dashboard.
+
+Counts are always read from the database (check-ins, RSVPs, spaces), never kept in a
+process, so a dashboard served by any worker shows the same numbers. A change travels as a
+small "something moved in programme N" message on a Litestar channel: PostgreSQL
+LISTEN/NOTIFY when several workers share one PostgreSQL, the in-memory backend on SQLite.
+A dashboard that receives one reads the counts again; a lost message only delays an update
+until the next periodic refresh.
+
+Publishing never raises and only puts a message on the plugin's queue (its worker sends
+it): a scan must not fail, or wait, because a dashboard could not be told about it.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import anyio
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
+from litestar.channels.backends.memory import MemoryChannelsBackend
+
+from planner import db
+from planner.accounts.rules import require_role
+from planner.clock import local, zone
+from planner.errors import PlannerError, not_found
+from planner.scheduling.tables import Activity, Program, Slot, Space
+from planner.tickets.presence import space_state
+
+log = logging.getLogger("planner.live")
+
+# A dashboard hears of a change, waits this long for the rest of a burst of scans, then reads the counts once;
+# under a steady stream of scans it reads them at most once per MIN_INTERVAL_SECONDS.
+SETTLE_SECONDS = 0.3
+MIN_INTERVAL_SECONDS = 1.0
+# With nothing moving, counts are read again this often: a heartbeat, and a bound on staleness
+# should a message be lost (or, on SQLite with several workers, never cross to this one).
+REFRESH_SECONDS = 20.0
+# Sent to subscribers when the LISTEN connection came back: messages may have been missed.
+RESYNC = b'{"kind": "resync"}'
+
+
+# ---------------------------------------------------------------- counts
+
+def pick_day(value: Any, p: dict, *, now: datetime) -> date:
+    """The chosen day, or today in the programme's zone; kept within the programme's dates."""
+    if value in (None, ""):
+        d = local(now, p["timezone"]).date()
+    else:
+        try:
+            d = date.fromisoformat(str(value))
+        except ValueError:
+            raise PlannerError("day must be a date like 2027-07-02.", extra={"field": "day"}) from None
+    return min(max(d, p["starts_on"]), p["ends_on"])
+
+
+async def _in_list(sql: str, ids: list[int]) -> list[dict]:
+    if not ids:
+        return []
+    return await db.raw(sql.replace("{ids}", ", ".join("{}" for _ in ids)), *ids)
+
+
+async def live_status(program_id: int, *, user: dict | None, day: Any = None, now: datetime) -> dict:
+    """Per activity on one day: checked in, expected, no-shows, waitlist and kits, in people.
+
+    `expected` is confirmed people (plus-ones included); `no_shows` is expected minus checked
+    in, counted only for slots that have ended (None while none has); a residency's guests
+    are expected on each of its days.
+    """
+    await require_role(user, program_id, "organizer", "staff")
+    p = await Program.select(Program.id, Program.name, Program.timezone, Program.starts_on, Program.ends_on).where(
+        Program.id == program_id).first()
+    if not p:
+        raise not_found("That programme")
+    d = pick_day(day, p, now=now)
+    start = datetime.combine(d, datetime.min.time(), tzinfo=zone(p["timezone"]))
+    end = start + timedelta(days=1)
+    slots = await Slot.select(
+        Slot.id, Slot.activity, Slot.starts_at, Slot.ends_at, Slot.capacity,
+        Slot.activity.title, Slot.activity.kind, Slot.activity.cancelled_at, Slot.activity.published, Slot.space.name,
+    ).where((Slot.program == program_id) & (Slot.starts_at < end) & (Slot.ends_at > start)).order_by(Slot.starts_at)
+    slots = [s for s in slots if s["activity.published"]]
+    slot_ids = [s["id"] for s in slots]
+    activity_ids = sorted({s["activity"] for s in slots})
+
+    came = {r["slot"]: r for r in await _in_list(
+        "SELECT slot, SUM(party) AS people, SUM(CASE WHEN kit = 'handed_out' THEN party ELSE 0 END) AS kits "
+        "FROM checkin WHERE slot IN ({ids}) GROUP BY slot", slot_ids)}
+    # People by (slot, status) and by (activity, status): residencies hold every day's seat on their first slot.
+    by_slot: dict[tuple[int, str], int] = {}
+    by_activity: dict[tuple[int, str], int] = {}
+    for r in await _in_list(
+        "SELECT activity, slot, status, SUM(1 + guests) AS people FROM rsvp "
+        "WHERE activity IN ({ids}) AND status IN ('confirmed', 'waitlisted') GROUP BY activity, slot, status", activity_ids):
+        people = int(r["people"] or 0)
+        by_slot[(r["slot"], r["status"])] = by_slot.get((r["slot"], r["status"]), 0) + people
+        by_activity[(r["activity"], r["status"])] = by_activity.get((r["activity"], r["status"]), 0) + people
+
+    tz = p["timezone"]
+    activities: dict[int, dict] = {}
+    for s in slots:
+        per_day = s["activity.kind"] == "residency"
+        key = s["activity"] if per_day else s["id"]
+        counts = by_activity if per_day else by_slot
+        expected = counts.get((key, "confirmed"), 0)
+        c = came.get(s["id"]) or {}
+        checked_in = int(c.get("people") or 0)
+        ended = s["ends_at"] <= now
+        row = {
+            "id": s["id"], "starts_at": local(s["starts_at"], tz).isoformat(), "ends_at": local(s["ends_at"], tz).isoformat(),
+            "capacity": s["capacity"], "checked_in": checked_in, "expected": expected,
+            "no_shows": max(0, expected - checked_in) if ended else None,
+            "waitlist": counts.get((key, "waitlisted"), 0), "kits": int(c.get("kits") or 0), "ended": ended,
+        }
+        a = activities.get(s["activity"])
+        if a is None:
+            a = activities[s["activity"]] = {
+                "id": s["activity"], "title": s["activity.title"], "kind": s["activity.kind"], "space": s["space.name"],
+                "cancelled": s["activity.cancelled_at"] is not None, "starts_at": row["starts_at"], "ends_at": row["ends_at"],
+                "capacity": 0, "checked_in": 0, "expected": 0, "no_shows": None, "waitlist": 0, "kits": 0, "slots": [],
+            }
+        a["ends_at"] = row["ends_at"]
+        for k in ("capacity", "checked_in", "expected", "waitlist", "kits"):
+            a[k] += row[k]
+        if row["no_shows"] is not None:
+            a["no_shows"] = (a["no_shows"] or 0) + row["no_shows"]
+        a["slots"].append(row)
+
+    out = list(activities.values())
+    totals = {k: sum(a[k] for a in out) for k in ("checked_in", "expected", "waitlist", "kits")}
+    ended = [a["no_shows"] for a in out if a["no_shows"] is not None]
+    totals["no_shows"] = sum(ended) if ended else None
+    spaces = await Space.select(Space.id, Space.name, Space.inside, Space.capacity).where(
+        (Space.program == program_id) & (Space.counts_presence == True)).order_by(Space.name)  # noqa: E712
+    return {
+        "program": {"id": p["id"], "name": p["name"], "timezone": tz},
+        "day": d.isoformat(),
+        "days": [(p["starts_on"] + timedelta(days=i)).isoformat() for i in range((p["ends_on"] - p["starts_on"]).days + 1)],
+        "generated_at": local(now, tz).isoformat(),
+        "totals": totals,
+        "activities": out,
+        "spaces": [space_state(s) for s in spaces],
+    }
+
+
+# ---------------------------------------------------------------- channels
+
+def channel_for(program_id: int) -> str:
+    return f"planner_live_{int(program_id)}"
+
+
+class _NeverRaise:
+    """Litestar's publish worker stops for good at the first exception (and its shutdown then
+    waits forever), so a backend's publish must not raise: a failed message is logged and dropped."""
+
+    async def _send(self, data: bytes, channels: Iterable[str]) -> None:
+        raise NotImplementedError
+
+    async def publish(self, data: bytes, channels: Iterable[str]) -> None:
+        try:
+            await self._send(data, list(channels))
+        except Exception:  # noqa: BLE001
+            log.warning("live update not delivered", exc_info=True)
+
+
+class MemoryBackend(_NeverRaise, MemoryChannelsBackend):
+    """One process only: SQLite."""
+
+    async def _send(self, data: bytes, channels: Iterable[str]) -> None:
+        await MemoryChannelsBackend.publish(self, data, channels)
+
+
+class PostgresNotifyBackend(_NeverRaise, AsyncPgChannelsBackend):
+    """LISTEN/NOTIFY, so a scan on one worker reaches dashboards on every worker.
+
+    Litestar's backend with three changes: NOTIFY goes through the app's connection pool
+    instead of a new connection per message; publishing never raises; and the one LISTEN
+    connection is opened again, with its channels, when PostgreSQL drops it.
+    """
+
+    def __init__(self, dsn: str) -> None:
+        super().__init__(dsn=dsn)
+        self._closing = False
+        self._reconnect_task: asyncio.Task | None = None
+
+    async def on_startup(self) -> None:
+        self._closing = False
+        await super().on_startup()
+        self._listener_conn.add_termination_listener(self._connection_lost)
+
+    async def on_shutdown(self) -> None:
+        self._closing = True
+        if self._reconnect_task is not None:
+            self._reconnect_task.cancel()
+        await super().on_shutdown()
+
+    async def _send(self, data: bytes, channels: Iterable[str]) -> None:
+        pool = getattr(db.engine(), "pool", None)
+        if pool is None:
+            await AsyncPgChannelsBackend.publish(self, data, channels)
+            return
+        # A pooled connection outside any transaction: NOTIFY is sent at once.
+        async with pool.acquire() as conn:
+            for channel in channels:
+                await conn.execute("SELECT pg_notify($1, $2)", channel, data.decode("utf-8"))
+
+    def _connection_lost(self, _conn: Any) -> None:
+        if self._closing or (self._reconnect_task is not None and not self._reconnect_task.done()):
+            return
+        self._reconnect_task = asyncio.get_running_loop().create_task(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        delay = 0.2
+        while not self._closing:
+            conn = None
+            try:
+                conn = await self._connect()
+                async with self._listener_lock:
+                    for channel in self._subscribed_channels:
+                        await conn.add_listener(channel, self._listener)
+                    self._listener_conn = conn
+                conn.add_termination_listener(self._connection_lost)
+            except Exception:  # noqa: BLE001
+                if conn is not None and conn is not self._listener_conn:
+                    with contextlib.suppress(Exception):
+                        await conn.close()
+                log.warning("live updates: cannot listen on PostgreSQL, retrying in %.1f s", delay, exc_info=True)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+                continue
+            log.info("live updates: listening on PostgreSQL again")
+            if self._queue is not None:
+                for channel in list(self._subscribed_channels):
+                    self._queue.put_nowait((channel, RESYNC))
+            return
+
+
+class LiveChannels(ChannelsPlugin):
+    """Litestar's ChannelsPlugin that knows whether it is running (the server's lifespan entered it)."""
+
+    running = False
+
+    async def __aenter__(self) -> "LiveChannels":
+        await super().__aenter__()
+        self.running = True
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self.running = False
+        await super().__aexit__(*exc)
+
+
+def channels_plugin(settings: Any) -> ChannelsPlugin:
+    """The channels of the live dashboard: LISTEN/NOTIFY on PostgreSQL, in memory on SQLite."""
+    backend = MemoryBackend() if settings.is_sqlite else PostgresNotifyBackend(settings.database_url)
+    # A slow dashboard keeps only its newest messages: each one just says "read the counts again".
+    return LiveChannels(backend=backend, arbitrary_channels_allowed=True,
+                        subscriber_max_backlog=50, subscriber_backlog_strategy="dropleft")
+
+
+def plugin_of(app_or_channels: Any) -> ChannelsPlugin | None:
+    if isinstance(app_or_channels, ChannelsPlugin):
+        return app_or_channels
+    # Any ChannelsPlugin, subclasses included (the registry's get() matches the exact type only).
+    return next((p for p in getattr(app_or_channels, "plugins", ()) if isinstance(p, ChannelsPlugin)), None)
+
+
+def running_plugin(app_or_channels: Any) -> ChannelsPlugin | None:
+    """The plugin if it can carry messages now (registered, and started by the server's lifespan)."""
+    plugin = plugin_of(app_or_channels)
+    return plugin if plugin is not None and getattr(plugin, "running", True) else None
+
+
+async def publish_checkin(app_or_channels: Any, program_id: int, payload: dict) -> None:
+    """Tell the programme's open dashboards that something moved. Call after the transaction commits.
+
+    Only puts the message on the plugin's queue (its worker sends it); never raises.
+    """
+    try:
+        plugin = running_plugin(app_or_channels)
+        if plugin is not None:
+            plugin.publish(payload, channel_for(program_id))
+    except Exception:  # noqa: BLE001
+        log.debug("live update not queued for programme %s", program_id, exc_info=True)
+
+
+_program_of_activity: dict[int, int] = {}
+
+
+async def publish_scans(app_or_channels: Any, results: Iterable[dict]) -> None:
+    """For the scan handlers: one message per programme that had an admission. Never raises.
+
+    A result without `program_id` names only its activity; an activity never changes
+    programme, so that lookup is made once per activity and process.
+    """
+    try:
+        if running_plugin(app_or_channels) is None:
+            return
+        moved: dict[int, list[dict]] = {}
+        for r in results:
+            if not isinstance(r, dict) or r.get("result") != "admitted" or r.get("replay"):
+                continue
+            aid = (r.get("activity") or {}).get("id")
+            if aid is None:
+                continue
+            pid = r.get("program_id") or _program_of_activity.get(aid)
+            if pid is None:
+                row = await Activity.select(Activity.program).where(Activity.id == aid).first()
+                if not row:
+                    continue
+                if len(_program_of_activity) > 10_000:
+                    _program_of_activity.clear()
+                pid = _program_of_activity[aid] = row["program"]
+            moved.setdefault(pid, []).append({"activity_id": aid, "slot_id": r.get("slot_id"), "party": r.get("party")})
+        for pid, items in moved.items():
+            await publish_checkin(app_or_channels, pid, {"kind": "checkin", "items": items[:50]})
+    except Exception:  # noqa: BLE001
+        log.debug("live update for scans not queued", exc_info=True)
+
+
+async def status_updates(plugin: ChannelsPlugin, program_id: int, *, user: dict | None, day: Any,
+                         clock: Callable[[], datetime]) -> AsyncIterator[tuple[dict, list[int]]]:
+    """The day's counts now, then again after each change on the programme's channel.
+
+    Yields (status, ids of the activities that moved). Subscribes before the first read, so
+    nothing that happens in between is missed.
+    """
+    channel = channel_for(program_id)
+    subscriber = await plugin.subscribe(channel)
+    woke = asyncio.Event()
+    moved: set[int] = set()
+
+    async def listen() -> None:
+        async for message in subscriber.iter_events():
+            with contextlib.suppress(Exception):  # any message, well-formed or not, means "read again"
+                for item in json.loads(message).get("items") or []:
+                    moved.add(int(item["activity_id"]))
+            woke.set()
+
+    listener = asyncio.create_task(listen())
+    loop = asyncio.get_running_loop()
+    try:
+        yield await live_status(program_id, user=user, day=day, now=clock()), []
+        last = loop.time()
+        while True:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(woke.wait(), timeout=REFRESH_SECONDS)
+            if woke.is_set():
+                await asyncio.sleep(max(SETTLE_SECONDS, last + MIN_INTERVAL_SECONDS - loop.time()))
+            woke.clear()
+            last = loop.time()
+            changed = sorted(moved)
+            moved.clear()
+            yield await live_status(program_id, user=user, day=day, now=clock()), changed
+    finally:
+        listener.cancel()
+        # A closed connection cancels this generator; the unsubscribe must still run.
+        with anyio.move_on_after(5, shield=True):
+            try:
+                await plugin.unsubscribe(subscriber, channel)
+            except Exception:  # noqa: BLE001
+                log.warning("live updates: unsubscribe failed", exc_info=True)
