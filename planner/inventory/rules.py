@@ -20,6 +20,7 @@ from typing import Any, AsyncIterator
 
 from planner.accounts.rules import require_role
 from planner.db import engine, is_postgres, raw, write_transaction
+from planner.fields import whole
 from planner.errors import PlannerError, not_found
 from planner.inventory.tables import Item, KitComponent, Location, StockLevel, StockMovement
 from planner.mail.rules import enqueue
@@ -51,17 +52,7 @@ def _text(data: dict, key: str, label: str, *, required: bool = False, max_len: 
 
 
 def _whole(value: Any, label: str, field: str, *, minimum: int = -MAX_QUANTITY, maximum: int = MAX_QUANTITY) -> int:
-    if value is None or value == "":
-        raise PlannerError(f"{label} is required.", extra={"field": field})
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise PlannerError(f"{label} must be a whole number.", extra={"field": field})
-    try:
-        number = int(value)
-    except ValueError as exc:
-        raise PlannerError(f"{label} must be a whole number.", extra={"field": field}) from exc
-    if number < minimum or number > maximum:
-        raise PlannerError(f"{label} must be between {minimum} and {maximum}.", extra={"field": field})
-    return number
+    return whole(value, label, field, minimum=minimum, maximum=maximum)
 
 
 def _id(value: Any, field: str) -> int:

@@ -65,7 +65,7 @@ async def render(row: dict) -> Rendered:
     if row["body_text"]:
         return Rendered(row["subject"], row["body_text"], row["body_html"] or f"<pre>{escape(row['body_text'])}</pre>")
     kind = row["kind"]
-    from planner.rsvps.rules import loads
+    from planner.fields import loads
 
     ctx = loads(row["context"]) or {}
     if kind == "invitation":

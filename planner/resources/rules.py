@@ -5,6 +5,7 @@ from typing import Any
 
 from planner.accounts.rules import require_role
 from planner.errors import PlannerError, not_found
+from planner.fields import loads
 from planner.resources.seed import reviewed_on
 from planner.resources.tables import SupportResource
 from planner.scheduling.tables import Program
@@ -13,20 +14,9 @@ KINDS = ("emergency", "crisis_line", "text_line", "music_industry", "other")
 PUBLIC = ("name", "kind", "phone", "sms", "url", "hours", "languages", "description")
 
 
-def _loads(value: Any) -> list:
-    import json
-
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return []
-    return list(value or [])
-
-
 def resource_out(r: dict, *, full: bool = False) -> dict:
     out = {k: r[k] for k in PUBLIC}
-    out["languages"] = _loads(r["languages"])
+    out["languages"] = loads(r["languages"]) or []
     if full:
         out.update({"id": r["id"], "enabled": r["enabled"], "country": r["country"], "position": r["position"]})
     return out

@@ -5,7 +5,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from planner.db import write_transaction
-from planner.rsvps.rules import ACTIVE, _cancel, guest_rsvp, loads
+from planner.fields import loads
+from planner.rsvps.rules import ACTIVE, _cancel, guest_rsvp
 from planner.rsvps.tables import Question, Rsvp
 from planner.scheduling.tables import Program
 

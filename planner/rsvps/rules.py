@@ -16,6 +16,7 @@ from typing import Any
 from planner.accounts.rules import normalise_email, require_role
 from planner.db import is_postgres, locked, raw, write_transaction
 from planner.errors import PlannerError, not_found
+from planner.fields import loads
 from planner.mail.rules import enqueue, message_row
 from planner.mail.tables import OutboxMessage
 from planner.rsvps.tables import Invitation, Question, Rsvp
@@ -29,16 +30,6 @@ MAX_CSV_ROWS = 5000
 
 
 # ---------------------------------------------------------------- shapes
-
-def loads(value: Any) -> Any:
-    """JSON columns come back as text from a plain select; decode them once here."""
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return None
-    return value
-
 
 def urls(rsvp_id: int) -> dict:
     base = get_settings().base_url

@@ -12,6 +12,7 @@ from planner.accounts.tables import User
 from planner.clock import as_utc, local, parse_date, zone
 from planner.db import locked, write_transaction
 from planner.errors import PlannerError, not_found
+from planner.fields import loads, whole
 from planner.scheduling.tables import (
     ACTIVITY_KINDS,
     ROLES,
@@ -45,18 +46,7 @@ def _text(data: dict, key: str, label: str, *, required: bool = True, max_len: i
 
 
 def _int(data: dict, key: str, label: str, *, default: int | None = None, minimum: int = 0, maximum: int = 100_000) -> int:
-    value = data.get(key, default)
-    if value is None:
-        raise PlannerError(f"{label} is required.", extra={"field": key})
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise PlannerError(f"{label} must be a whole number.", extra={"field": key})
-    try:
-        value = int(value)
-    except ValueError as exc:
-        raise PlannerError(f"{label} must be a whole number.", extra={"field": key}) from exc
-    if value < minimum or value > maximum:
-        raise PlannerError(f"{label} must be between {minimum} and {maximum}.", extra={"field": key})
-    return value
+    return whole(data.get(key, default), label, key, minimum=minimum, maximum=maximum)
 
 
 def _id(value: Any, label: str) -> int:
@@ -78,21 +68,10 @@ def program_out(p: dict) -> dict:
         "country": p["country"],
         "starts_on": p["starts_on"].isoformat(),
         "ends_on": p["ends_on"].isoformat(),
-        "languages": p["languages"] if isinstance(p["languages"], list) else _json_list(p["languages"]),
+        "languages": loads(p["languages"]) or [],
         "care_email": p["care_email"],
         "venue_address": p["venue_address"],
     }
-
-
-def _json_list(value: Any) -> list:
-    import json
-
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return []
-    return list(value or [])
 
 
 async def create_program(data: dict, *, user: dict | None) -> dict:

@@ -22,7 +22,7 @@ LOOKUP = """
 SELECT r.id, r.name, r.guests, r.status, r.slot, r.activity, r.program,
        a.title, a.kit, a.space, a.kind, a.cancelled_at,
        s.starts_at AS slot_starts, s.ends_at AS slot_ends,
-       p.timezone, k.name AS kit_name, m.role
+       p.timezone, k.name AS kit_name, k.low_stock_at AS kit_low, m.role
 FROM rsvp r
 JOIN activity a ON a.id = r.activity
 JOIN slot s ON s.id = r.slot
@@ -157,16 +157,17 @@ async def admit(scan: Scan, *, user: dict, device: str, now: datetime, online: b
     checkin_id = inserted[0]["id"]
     kit = None
     if t["kit"] is not None:
-        kit = await hand_out_kit(t["kit"], t["kit_name"], t["space"], t["program"], checkin_id, party=party, user_id=user["id"], now=now)
+        kit = await hand_out_kit(t["kit"], t["kit_name"], t["space"], t["program"], checkin_id, party=party,
+                                 user_id=user["id"], now=now, low_stock_at=t["kit_low"])
     return _result("admitted", guest=guest, party=party, checked_in_at=at.isoformat(), kit=kit, activity=activity, slot_id=slot_id)
 
 
 async def hand_out_kit(kit_id: int, kit_name: str, space_id: int, program_id: int, checkin_id: int, *, party: int,
-                       user_id: int | None, now: datetime) -> dict:
+                       user_id: int | None, now: datetime, low_stock_at: int = 0) -> dict:
     """One kit per admitted person from the space's shelf; a conditional decrement, never below zero."""
     taken = await raw(
         "UPDATE stock_level SET on_hand = on_hand - {} WHERE item = {} AND on_hand >= {} "
-        "AND location = (SELECT id FROM location WHERE space = {} LIMIT 1) RETURNING location",
+        "AND location = (SELECT id FROM location WHERE space = {} LIMIT 1) RETURNING location, on_hand",
         party, kit_id, party, space_id,
     )
     if not taken:
@@ -178,9 +179,11 @@ async def hand_out_kit(kit_id: int, kit_name: str, space_id: int, program_id: in
         program_id, kit_id, taken[0]["location"], -party, f"checkin:{checkin_id}", user_id, now,
     )
     await raw("UPDATE checkin SET kit = 'handed_out' WHERE id = {}", checkin_id)
-    from planner.inventory.rules import low_stock_check
+    if taken[0]["on_hand"] <= (low_stock_at or 0):
+        # Only then can the item's total have crossed its line: the total is at least this shelf.
+        from planner.inventory.rules import low_stock_check
 
-    await low_stock_check(kit_id, taken=party, now=now)
+        await low_stock_check(kit_id, taken=party, now=now)
     return {"name": kit_name, "handed_out": True, "quantity": party}
 
 

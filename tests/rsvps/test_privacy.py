@@ -2,7 +2,8 @@ from datetime import timedelta
 
 from planner.clock import utcnow
 from planner.rsvps.privacy import purge_sensitive_answers
-from planner.rsvps.rules import counters_match_rows, loads
+from planner.fields import loads
+from planner.rsvps.rules import counters_match_rows
 from planner.rsvps.tables import Rsvp
 from planner.scheduling.tables import Program, Slot
 
