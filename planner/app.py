@@ -119,9 +119,11 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         await db.stop()
 
     from planner.templating import configure_engine
+    from planner.tickets.live import channels_plugin
 
     return Litestar(
         route_handlers=route_handlers,
+        plugins=[channels_plugin(settings)],
         dependencies={"user": Provide(provide_user)},
         middleware=[CookieBackendConfig(secret=_session_secret(settings), max_age=14 * 24 * 3600,
                                         samesite="lax", httponly=True, secure=settings.base_url.startswith("https")).middleware],

@@ -65,6 +65,10 @@ async def run_once(settings: Settings, *, now: datetime | None = None) -> dict:
     rows = await _claim(now)
     counts = {"sent": 0, "failed": 0, "logged": 0}
     for row in rows:
+        if row["to_addr"].endswith(".invalid"):
+            # Walk-ins and erased guests have placeholder addresses: nothing to send.
+            await OutboxMessage.update({OutboxMessage.sent_at: now, OutboxMessage.last_error: "skipped: no address"}).where(OutboxMessage.id == row["id"])
+            continue
         try:
             rendered = await render(row)
             if not settings.smtp_host:

@@ -159,7 +159,8 @@ async def admit(scan: Scan, *, user: dict, device: str, now: datetime, online: b
     if t["kit"] is not None:
         kit = await hand_out_kit(t["kit"], t["kit_name"], t["space"], t["program"], checkin_id, party=party,
                                  user_id=user["id"], now=now, low_stock_at=t["kit_low"])
-    return _result("admitted", guest=guest, party=party, checked_in_at=at.isoformat(), kit=kit, activity=activity, slot_id=slot_id)
+    return _result("admitted", guest=guest, party=party, checked_in_at=at.isoformat(), kit=kit, activity=activity, slot_id=slot_id,
+                   program_id=t["program"])
 
 
 async def hand_out_kit(kit_id: int, kit_name: str, space_id: int, program_id: int, checkin_id: int, *, party: int,
@@ -290,7 +291,7 @@ async def _fast_scan(scan: Scan, *, user: dict, device: str, now: datetime) -> d
                 await conn.execute("UPDATE checkin SET kit = 'none_left' WHERE id = $1", t["checkin_id"])
                 kit = {"name": t["kit_name"], "handed_out": False, "quantity": 0, "message": "No kit left: tell the wellness lead."}
     return _result("admitted", guest={"name": t["name"]}, party=1 + t["guests"], checked_in_at=at.isoformat(), kit=kit,
-                   activity={"id": t["activity"], "title": t["title"]}, slot_id=t["slot"])
+                   activity={"id": t["activity"], "title": t["title"]}, slot_id=t["slot"], program_id=t["program"])
 
 
 async def scan_one(item: dict, *, user: dict | None, device: str, now: datetime) -> dict:

@@ -9,7 +9,7 @@ from litestar.params import Dependency
 
 from planner.clock import local, utcnow
 from planner.errors import PlannerError
-from planner.tickets import qr
+from planner.tickets import live, qr
 from planner.tickets import rules
 
 UNSET = msgspec.UNSET
@@ -42,12 +42,17 @@ class CheckinController(Controller):
     @post("/", status_code=200)
     async def scan(self, request: Request, data: ScanIn, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
         item = {f: getattr(data, f) for f in data.__struct_fields__ if getattr(data, f) is not UNSET}
-        return await rules.scan_one(item, user=user, device=_device(request, item.pop("device", None)), now=utcnow())
+        result = await rules.scan_one(item, user=user, device=_device(request, item.pop("device", None)), now=utcnow())
+        # The scan's transaction has committed: tell open dashboards (queued only; never raises).
+        await live.publish_scans(request.app, [result])
+        return result
 
     @post("/batch", status_code=200)
     async def batch(self, request: Request, data: BatchIn, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
         device = _device(request, data.device if data.device is not UNSET else None)
-        return {"results": await rules.scan_batch(data.scans, user=user, device=device, now=utcnow())}
+        results = await rules.scan_batch(data.scans, user=user, device=device, now=utcnow())
+        await live.publish_scans(request.app, results)
+        return {"results": results}
 
 
 async def _ticket(rsvp_id: int, token: str | None) -> dict:
