@@ -83,10 +83,10 @@ def targets(runs: list["EngineRun"], rows: list["Row"]) -> list[str]:
             want = 0.90 if e == "postgres" else 0.50
             ok = scan8.ratio >= want and (e != "postgres" or scan8.p99 < 10)
             extra = f", p99 {scan8.p99:.1f} ms (target < 10 ms)" if e == "postgres" else ""
-            out.append(f"  [{_mark(ok)}] {e}: scan c=8, 1 worker: {scan8.ratio:.0%} of ceiling (b) (target >= {want:.0%}){extra}")
+            out.append(f"  [{_mark(ok)}] {e}: scan c=8, 1 worker: {scan8.ratio:.1%} of ceiling (b) (target >= {want:.0%}){extra}")
         rush = _find(rows, e, "RSVP rush")
         if rush and rush.ratio is not None:
-            out.append(f"  [{_mark(rush.ratio >= 0.75)}] {e}: RSVP rush c=32: {rush.ratio:.0%} of ceiling (b) (target >= 75%)")
+            out.append(f"  [{_mark(rush.ratio >= 0.75)}] {e}: RSVP rush c=32: {rush.ratio:.1%} of ceiling (b) (target >= 75%)")
         b = _find(rows, e, "offline batch (")
         if b and b.seconds is not None:
             out.append(f"  [{_mark(b.seconds < 1.0)}] {e}: offline batch of {b.scenario.split('(')[1].split()[0]} scans: "
