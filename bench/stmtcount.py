@@ -67,6 +67,7 @@ class Tally:
 _lock = threading.Lock()
 _current: Tally | None = None
 _installed = False
+_originals: dict[str, Any] = {}
 
 
 def _record(query: str) -> None:
@@ -86,6 +87,7 @@ def install() -> None:
         import asyncpg.connection
 
         original_init = asyncpg.connection.Connection.__init__
+        _originals["asyncpg"] = original_init
 
         def init(self, *args, **kwargs):
             original_init(self, *args, **kwargs)
@@ -95,6 +97,7 @@ def install() -> None:
     except ImportError:
         pass
     original_connect = sqlite3.connect
+    _originals["sqlite3"] = original_connect
 
     def connect(*args, **kwargs):
         conn = original_connect(*args, **kwargs)
@@ -106,6 +109,20 @@ def install() -> None:
         return conn
 
     sqlite3.connect = connect
+
+
+def uninstall() -> None:
+    """Put the drivers back (connections opened meanwhile keep their hook, which only counts while counting())."""
+    global _installed
+    if not _installed:
+        return
+    if "asyncpg" in _originals:
+        import asyncpg.connection
+
+        asyncpg.connection.Connection.__init__ = _originals.pop("asyncpg")
+    if "sqlite3" in _originals:
+        sqlite3.connect = _originals.pop("sqlite3")
+    _installed = False
 
 
 @contextlib.contextmanager

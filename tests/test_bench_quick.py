@@ -6,10 +6,17 @@ Piccolo's per-statement PRAGMA on SQLite are reported by the bench and left out 
 """
 from __future__ import annotations
 
-from bench.stmtcount import count, install
+import pytest
 
-# Hooks the drivers before the app's first connection; a flag check per statement otherwise.
-install()
+from bench.stmtcount import count, install, uninstall
+
+
+@pytest.fixture(autouse=True, scope="module")
+def driver_hooks():
+    # Before the app's pool opens its connections (the client fixture); put back for the other modules.
+    install()
+    yield
+    uninstall()
 
 MAX_SQL = {"scan": 7, "rescan": 7, "rsvp": 7}
 
@@ -42,6 +49,7 @@ async def test_scan_statements_do_not_grow_with_tickets(api, setup):
 
     first = [await count(scan(codes[0])), await count(scan(codes[24]))]
     again = [await count(scan(codes[0])), await count(scan(codes[24]))]
+    assert first[0].sql >= 1, "the driver hooks counted nothing"
     assert first[0].total == first[1].total
     assert again[0].total == again[1].total
     assert first[0].sql <= MAX_SQL["scan"], first[0].summary()["log"]
@@ -58,6 +66,7 @@ async def test_rsvp_statements_do_not_grow_with_the_waitlist(api, setup):
         tally = await count(lambda i=i: _rsvp(api, a["id"], i))
         if i in (2, 5, 25):
             counted[i] = tally
+    assert counted[2].sql >= 1, "the driver hooks counted nothing"
     assert counted[2].total == counted[5].total == counted[25].total
     assert counted[25].sql <= MAX_SQL["rsvp"], counted[25].summary()["log"]
     line = (await api.get(f"/api/activities/{a['id']}/rsvps?status=waitlisted", expect=200)).json()
