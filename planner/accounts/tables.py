@@ -13,7 +13,7 @@ class User(Table, tablename="planner_user"):
 
 class ApiToken(Table, tablename="api_token"):
     user = ForeignKey(references=User, null=False)
-    token_hash = Varchar(length=64, unique=True, index=True, help_text="SHA-256 of the bearer token.")
+    token_hash = Varchar(length=64, unique=True, help_text="SHA-256 of the bearer token.")
     created_at = Timestamptz(default=TimestamptzNow())
 
 

@@ -16,5 +16,5 @@ class OutboxMessage(Table, tablename="outbox_message"):
     created_at = Timestamptz(default=TimestamptzNow())
     attempts = Integer(default=0)
     next_attempt_at = Timestamptz(default=TimestamptzNow(), index=True)
-    sent_at = Timestamptz(null=True, default=None, index=True)
+    sent_at = Timestamptz(null=True, default=None)
     last_error = Text(default="")

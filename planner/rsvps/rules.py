@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from planner.accounts.rules import normalise_email, require_role
-from planner.db import is_postgres, locked, raw, write_transaction
+from planner.db import is_postgres, locked, raw, slot_lock, write_transaction
 from planner.errors import PlannerError, not_found
 from planner.fields import loads
 from planner.mail.rules import enqueue, message_row
@@ -277,7 +277,7 @@ async def _fast_rsvp(a: dict, slot_id: int, *, name: str, email: str, guests: in
         return None
     code = new_code()
     try:
-        async with pool.acquire() as conn:
+        async with slot_lock(slot_id), pool.acquire() as conn:
             row = await conn.fetchrow(FAST_RSVP, slot_id, a["rsvp_mode"], 1 + guests, a["program"], a["id"], name, email,
                                       json.dumps(answers), code, language[:10], now)
     except asyncpg.UniqueViolationError:

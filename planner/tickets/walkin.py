@@ -135,7 +135,7 @@ async def admit_walkin(activity_id: Any, data: dict, *, user: dict | None, devic
         rsvp_id = rsvp[0]["id"]
         checkin = await Checkin.insert(Checkin(
             program=a["program"], rsvp=rsvp_id, slot=slot["id"], checked_in_at=now, device=(device or "")[:100],
-            scan_id=scan_id, user=user["id"], online=True, party=party, kit="none" if a["kit"] is None else "pending",
+            scan_id=scan_id, user=user["id"], online=True, party=party, kit="none" if a["kit"] is None else "handed_out",
             created_at=now,
         )).returning(Checkin.id)
         kit = None
