@@ -42,9 +42,19 @@ async def write_transaction() -> AsyncIterator[Any]:
     if db.engine_type == "sqlite":
         from piccolo.engine.sqlite import TransactionType
 
+        from planner.sqlite_engine import use_writer
+
         async with _lock():
-            async with db.transaction(transaction_type=TransactionType.immediate) as tx:
-                yield tx
+            # Under the lock, the engine hands this transaction its one kept writer connection.
+            token = use_writer.set(True)
+            try:
+                async with db.transaction(transaction_type=TransactionType.immediate) as tx:
+                    use_writer.reset(token)
+                    token = None
+                    yield tx
+            finally:
+                if token is not None:
+                    use_writer.reset(token)
     else:
         async with db.transaction() as tx:
             yield tx
@@ -102,6 +112,9 @@ async def stop() -> None:
     if db.engine_type == "postgres" and getattr(db, "pool", None) is not None:
         with contextlib.suppress(Exception):
             await db.close_connection_pool()
+    if hasattr(db, "close_kept"):
+        with contextlib.suppress(Exception):
+            await db.close_kept()
 
 
 async def migrate() -> None:

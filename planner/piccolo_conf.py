@@ -10,10 +10,10 @@ from planner.settings import get_settings
 
 def make_engine(url: str):
     if url.startswith("sqlite"):
-        from piccolo.engine.sqlite import SQLiteEngine
+        from planner.sqlite_engine import PlannerSQLiteEngine
 
         # A generous busy timeout: IMMEDIATE writers queue instead of failing.
-        return SQLiteEngine(path=url.split("sqlite:///", 1)[1], timeout=30)
+        return PlannerSQLiteEngine(path=url.split("sqlite:///", 1)[1], timeout=30)
     from piccolo.engine.postgres import PostgresEngine
 
     u = urlparse(url)

@@ -132,7 +132,7 @@ async def test_repeated_ref_moves_stock_once(api, setup):
 
 
 async def test_staff_may_read_stock_but_not_move_it_and_outsiders_see_nothing(api, setup, client):
-    from conftest import Api, make_user
+    from tests.conftest import Api, make_user
 
     inv = await inventory(api, setup)
     plugs = await item(api, inv["pid"], "Earplugs")
@@ -160,7 +160,7 @@ async def test_staff_may_read_stock_but_not_move_it_and_outsiders_see_nothing(ap
 
 
 async def test_low_stock_mails_each_organizer_once_when_crossing(api, setup):
-    from conftest import make_user
+    from tests.conftest import make_user
 
     inv = await inventory(api, setup)
     pid = inv["pid"]
