@@ -77,11 +77,22 @@ class PlannerSQLiteEngine(SQLiteEngine):
 
     async def _run_in_new_connection(self, query: str, args: Optional[list[Any]] = None, query_type: str = "generic",
                                      table=None):
+        if query_type == "insert" and self.get_version_sync() < 3.35:
+            return await super()._run_in_new_connection(query, args, query_type, table)
         connection = await self._kept_connection("shared")
-        async with connection.execute(query, args or []) as cursor:
-            if query_type == "insert" and self.get_version_sync() < 3.35:
-                return await super()._run_in_new_connection(query, args, query_type, table)
-            return await cursor.fetchall()
+        # One statement at a time, run to its end: while any statement on a connection is still
+        # stepping, SQLite keeps that connection's read snapshot, so interleaved statements would
+        # not see writes committed meanwhile by the writer connection.
+        async with self._statement_lock():
+            async with connection.execute(query, args or []) as cursor:
+                return await cursor.fetchall()
+
+    def _statement_lock(self) -> asyncio.Lock:
+        key = (id(asyncio.get_running_loop()), "shared-statement")
+        lock = self._opening.get(key)
+        if lock is None:
+            lock = self._opening[key] = asyncio.Lock()
+        return lock
 
     async def _run_in_existing_connection(self, connection, query: str, args: Optional[list[Any]] = None,
                                           query_type: str = "generic", table=None):

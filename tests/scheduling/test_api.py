@@ -165,3 +165,19 @@ async def test_twenty_concurrent_bookings_of_one_hour_one_wins(api, setup):
     assert codes == [201] + [409] * 19, codes
     assert await Activity.count() == 1
     assert await Slot.count() == 1
+
+
+async def test_reads_see_writes_committed_under_concurrent_load(api, setup):
+    """Every create answers with the row it just wrote, even with many requests interleaved."""
+    pid = setup["program"]["id"]
+    spaces = [await api.space(pid, f"Studio {i}", 4) for i in range(20)]
+
+    async def make(i):
+        s = spaces[i % 20]
+        hour = 8 + (i // 20)
+        return await api.client.post(f"/api/programs/{pid}/activities", headers=api.h, json={
+            "kind": "activation", "title": f"Session {i}", "space_id": s["id"],
+            "starts_at": f"2027-07-03T{hour:02d}:00", "ends_at": f"2027-07-03T{hour:02d}:45", "capacity": 3})
+
+    results = await asyncio.gather(*[make(i) for i in range(240)])
+    assert [r.status_code for r in results] == [201] * 240, [r.text for r in results if r.status_code != 201][:2]
