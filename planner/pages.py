@@ -32,7 +32,9 @@ def _need(user: User, request: Request) -> None:
 
 
 async def set_language(request: Request) -> None:
-    lang = request.query_params.get("lang") or pick_language(request.headers.get("accept-language"))
+    """?lang= when it names a language we have, else the browser's Accept-Language."""
+    asked = request.query_params.get("lang")
+    lang = pick_language(asked) if asked else pick_language(request.headers.get("accept-language"))
     current_language.set(lang)
 
 
@@ -354,7 +356,7 @@ async def activity_rsvp(request: Request, activity_id: int) -> Template | Redire
         return page("rsvps/activity.html", None, status_code=exc.status_code, activity=a, program=p, space=space,
                     questions=questions, invite=form.get("invite"), invitation=None, error=exc.message, form=form,
                     resources=await _resources(p["id"]), closed=_closed(a))
-    return Redirect("/r/" + out["manage_url"].split("/r/", 1)[1] + "&new=1", status_code=303)
+    return Redirect("/r/" + out["manage_url"].split("/r/", 1)[1] + f"&new=1&lang={current_language.get()}", status_code=303)
 
 
 async def _guest_context(rsvp_id: int, token: str | None) -> dict:
@@ -381,6 +383,12 @@ async def _public_activity_any(activity_id: int) -> tuple[dict, dict, dict]:
 @get("/r/{rsvp_id:int}", include_in_schema=False)
 async def guest_page(request: Request, rsvp_id: int, token: str | None = None) -> Template:
     ctx = await _guest_context(rsvp_id, token)
+    if not request.query_params.get("lang"):
+        # The guest's page speaks the language they RSVPed in, wherever they open it.
+        from planner.rsvps.tables import Rsvp
+
+        row = await Rsvp.select(Rsvp.language).where(Rsvp.id == ctx["rsvp"]["id"]).first()
+        current_language.set(pick_language(row["language"]))
     return page("rsvps/guest.html", None, **ctx, error=None, new=request.query_params.get("new") == "1",
                 message=request.query_params.get("m"))
 
