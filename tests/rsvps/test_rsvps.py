@@ -235,3 +235,24 @@ async def test_concurrent_open_rsvps_and_repeats_never_oversell(api, setup, clie
     line = await Rsvp.select(Rsvp.id).where((Rsvp.activity == a["id"]) & (Rsvp.status == "waitlisted")).order_by(Rsvp.queue_seq)
     positions = sorted({r.json()["id"]: r.json().get("waitlist_position") for r in results if r.json()["status"] == "waitlisted"}.values())
     assert positions == list(range(1, len(line) + 1))
+
+
+async def test_organizer_moves_a_guest_to_another_slot_through_the_page(api, setup, client):
+    import re
+
+    a = await api.activity(setup["program"]["id"], setup["space"]["id"], title="Massage", starts_at="2027-07-02T10:00",
+                           ends_at="2027-07-02T11:00", capacity=1, slot_minutes=20)
+    first, second = a["slots"][0]["id"], a["slots"][1]["id"]
+    g = (await rsvp(client, a["id"], 1, slot_id=first, expect=201)).json()
+    await client.get("/login")
+    csrf = client.cookies.get("csrftoken")
+    await client.post("/login", data={"email": "organizer@example.org", "password": "correct horse battery", "next": "/", "_csrf_token": csrf})
+    page = await client.get(f"/activities/{a['id']}/manage")
+    assert "Move someone to another time" in page.text
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)
+    r = await client.post(f"/activities/{a['id']}/manage/move", data={"_csrf_token": token, "rsvp_id": g["id"], "slot_id": second})
+    assert r.status_code in (200, 303)
+    moved = await Rsvp.select(Rsvp.slot).where(Rsvp.id == g["id"]).first()
+    assert moved["slot"] == second
+    counts = {s["id"]: s["confirmed"] for s in await Slot.select(Slot.id, Slot.confirmed).where(Slot.activity == a["id"])}
+    assert counts[first] == 0 and counts[second] == 1
