@@ -95,28 +95,29 @@ async def program_page(request: Request, program_id: int, user: User = NoCheck) 
     return page("scheduling/program.html", user, **ctx, error=None, message=request.query_params.get("m"))
 
 
+async def _program_action(program_id: int, user: User, action, done: str) -> Template | Redirect:
+    """Run one rule for a form on the programme page: back to the page with its message, or the page again with the error."""
+    try:
+        await action()
+    except PlannerError as exc:
+        ctx = await _program_context(program_id, user)
+        return page("scheduling/program.html", user, status_code=exc.status_code, **ctx, error=exc.message, message=None)
+    return Redirect(f"/programs/{program_id}?m={done}", status_code=303)
+
+
 @post("/programs/{program_id:int}/spaces", include_in_schema=False, status_code=200)
 async def space_create(request: Request, program_id: int, data: dict[str, Any] = Form, user: User = NoCheck) -> Template | Redirect:
     _need(user, request)
     form = dict(data)
     form["counts_presence"] = form.get("counts_presence") == "on"
-    try:
-        await sched.add_space(program_id, form, user=user)
-    except PlannerError as exc:
-        ctx = await _program_context(program_id, user)
-        return page("scheduling/program.html", user, status_code=exc.status_code, **ctx, error=exc.message, message=None)
-    return Redirect(f"/programs/{program_id}?m=space", status_code=303)
+    return await _program_action(program_id, user, lambda: sched.add_space(program_id, form, user=user), "space")
 
 
 @post("/programs/{program_id:int}/hosts", include_in_schema=False, status_code=200)
 async def host_create(request: Request, program_id: int, data: dict[str, Any] = Form, user: User = NoCheck) -> Template | Redirect:
     _need(user, request)
-    try:
-        await sched.add_host(program_id, {"name": data.get("name"), "email": data.get("email") or None}, user=user)
-    except PlannerError as exc:
-        ctx = await _program_context(program_id, user)
-        return page("scheduling/program.html", user, status_code=exc.status_code, **ctx, error=exc.message, message=None)
-    return Redirect(f"/programs/{program_id}?m=host", status_code=303)
+    body = {"name": data.get("name"), "email": data.get("email") or None}
+    return await _program_action(program_id, user, lambda: sched.add_host(program_id, body, user=user), "host")
 
 
 @get("/programs/{program_id:int}/schedule", include_in_schema=False)
@@ -203,12 +204,7 @@ async def activity_update(request: Request, activity_id: int, user: User = NoChe
 @post("/programs/{program_id:int}/members", include_in_schema=False, status_code=200)
 async def member_add(request: Request, program_id: int, data: dict[str, Any] = Form, user: User = NoCheck) -> Template | Redirect:
     _need(user, request)
-    try:
-        await sched.add_member(program_id, data, user=user)
-    except PlannerError as exc:
-        ctx = await _program_context(program_id, user)
-        return page("scheduling/program.html", user, status_code=exc.status_code, **ctx, error=exc.message, message=None)
-    return Redirect(f"/programs/{program_id}?m=member", status_code=303)
+    return await _program_action(program_id, user, lambda: sched.add_member(program_id, data, user=user), "member")
 
 
 @post("/programs/{program_id:int}/unavailability", include_in_schema=False, status_code=200)
@@ -216,15 +212,13 @@ async def host_away(request: Request, program_id: int, data: dict[str, Any] = Fo
     _need(user, request)
     from planner.scheduling.tables import Host
 
-    try:
-        host_id = int(data.get("host_id") or 0)
+    async def away() -> None:
+        host_id = int(data.get("host_id") or 0) if str(data.get("host_id") or "0").isdigit() else 0
         if not await Host.exists().where((Host.id == host_id) & (Host.program == program_id)):
             raise PlannerError("Pick a host of this programme.", "not_found")
         await sched.add_unavailability(host_id, data, user=user)
-    except PlannerError as exc:
-        ctx = await _program_context(program_id, user)
-        return page("scheduling/program.html", user, status_code=exc.status_code, **ctx, error=exc.message, message=None)
-    return Redirect(f"/programs/{program_id}?m=host", status_code=303)
+
+    return await _program_action(program_id, user, away, "host")
 
 
 @get("/activities/{activity_id:int}/manage", include_in_schema=False)
