@@ -155,6 +155,27 @@ def _resource_line(resource: Mapping[str, object]) -> str:
     return line
 
 
+def _event_lines(uid: str, sequence: int, stamp: str, starts_at: datetime, ends_at: datetime, zone, tzid: str,
+                 title: str, location: str, description: str, url: str, status: str) -> list[str]:
+    """The lines an invite's and a feed's VEVENT share, up to STATUS (the caller closes the event)."""
+    lines = [
+        "BEGIN:VEVENT",
+        f"UID:{_text(uid)}",
+        f"SEQUENCE:{int(sequence)}",
+        f"DTSTAMP:{stamp}",
+        *_span(starts_at, ends_at, zone, tzid),
+        f"SUMMARY:{_text(title)}",
+    ]
+    if location:
+        lines.append(f"LOCATION:{_text(location)}")
+    if description:
+        lines.append(f"DESCRIPTION:{_text(description)}")
+    if url:
+        lines.append(f"URL:{_uri(url)}")
+    lines.append(f"STATUS:{status}")
+    return lines
+
+
 def build_invite(invite: Invite) -> bytes:
     """The invite as an iCalendar object: one VEVENT per slot, one VTIMEZONE."""
     if invite.method not in ("REQUEST", "CANCEL"):
@@ -176,21 +197,9 @@ def build_invite(invite: Invite) -> bytes:
     lines = _calendar_head(method=invite.method)
     lines.extend(_vtimezone(invite.timezone, _years(invite.events, tz, invite.now)))
     for event in invite.events:
-        lines += [
-            "BEGIN:VEVENT",
-            f"UID:{_text(event.uid)}",
-            f"SEQUENCE:{int(invite.sequence)}",
-            f"DTSTAMP:{stamp}",
-            *_span(event.starts_at, event.ends_at, tz, invite.timezone),
-            f"SUMMARY:{_text(event.title)}",
-        ]
-        if event.location:
-            lines.append(f"LOCATION:{_text(event.location)}")
-        if event.description:
-            lines.append(f"DESCRIPTION:{_text(event.description)}")
-        if invite.url:
-            lines.append(f"URL:{_uri(invite.url)}")
-        lines += [f"STATUS:{status}", organizer, attendee]
+        lines += _event_lines(event.uid, invite.sequence, stamp, event.starts_at, event.ends_at, tz, invite.timezone,
+                              event.title, event.location, event.description, invite.url, status)
+        lines += [organizer, attendee]
         if alarm:
             lines += ["BEGIN:VALARM", "ACTION:DISPLAY", alarm, f"DESCRIPTION:{_text(event.title)}", "END:VALARM"]
         lines.append("END:VEVENT")
@@ -222,21 +231,9 @@ def build_feed(name: str, timezone: str, events: Iterable[FeedEvent], now: datet
         lines.extend(_vtimezone(tzid, _years(in_zone, tz, now)))
     for event in events:
         tzid = event.timezone or timezone
-        lines += [
-            "BEGIN:VEVENT",
-            f"UID:{_text(event.uid)}",
-            f"SEQUENCE:{int(event.sequence)}",
-            f"DTSTAMP:{stamp}",
-            *_span(event.starts_at, event.ends_at, zones[tzid], tzid),
-            f"SUMMARY:{_text(event.title)}",
-        ]
-        if event.location:
-            lines.append(f"LOCATION:{_text(event.location)}")
-        if event.description:
-            lines.append(f"DESCRIPTION:{_text(event.description)}")
-        if event.url:
-            lines.append(f"URL:{_uri(event.url)}")
-        lines += [f"STATUS:{event.status}", "END:VEVENT"]
+        lines += _event_lines(event.uid, event.sequence, stamp, event.starts_at, event.ends_at, zones[tzid], tzid,
+                              event.title, event.location, event.description, event.url, event.status)
+        lines.append("END:VEVENT")
     lines.append("END:VCALENDAR")
     return _serialise(lines)
 
