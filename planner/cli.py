@@ -9,18 +9,30 @@ import sys
 from planner.errors import PlannerError
 
 
+def _run(work) -> object:
+    """Run one coroutine function with the database open, and close every connection before the
+    event loop ends: a kept SQLite connection lives on a thread of its own, and one left open
+    keeps the process from exiting."""
+    from planner import db
+
+    async def main():
+        await db.start()
+        try:
+            return await work()
+        finally:
+            await db.stop()
+
+    return asyncio.run(main())
+
+
 async def _migrate() -> None:
     from planner import db
 
-    await db.start()
-    try:
-        await db.migrate()
-    finally:
-        await db.stop()
+    await db.migrate()
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    asyncio.run(_migrate())
+    _run(_migrate)
     print("Migrations applied.")
     return 0
 
@@ -28,7 +40,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    asyncio.run(_migrate())
+    _run(_migrate)
     uvicorn.run(
         "planner.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
         log_level=args.log_level, proxy_headers=True, access_log=args.access_log, timeout_graceful_shutdown=5,
@@ -39,13 +51,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from planner.demo import load_demo
 
-    asyncio.run(_migrate())
-    print(asyncio.run(load_demo()))
+    async def work() -> str:
+        await _migrate()
+        return await load_demo()
+
+    print(_run(work))
     return 0
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    from planner import db
     from planner.accounts.rules import create_user
 
     if args.password_stdin:
@@ -53,16 +67,12 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     else:
         password = getpass.getpass("Password: ")
 
-    async def run() -> dict:
+    async def work() -> dict:
         await _migrate()
-        await db.start()
-        try:
-            return await create_user(args.email, password, admin=args.admin)
-        finally:
-            await db.stop()
+        return await create_user(args.email, password, admin=args.admin)
 
     try:
-        user = asyncio.run(run())
+        user = _run(work)
     except PlannerError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1

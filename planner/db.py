@@ -60,6 +60,16 @@ async def write_transaction() -> AsyncIterator[Any]:
             yield tx
 
 
+def free_pool():
+    """PostgreSQL's pool for a one-statement fast path, or None: on SQLite, before `start()`, and
+    inside a transaction, whose uncommitted rows another connection from the pool could not see."""
+    db = engine()
+    pool = getattr(db, "pool", None)
+    if pool is None or db.current_transaction.get() is not None:
+        return None
+    return pool
+
+
 def locked(query: Select) -> Select:
     """SELECT ... FOR UPDATE on PostgreSQL; on SQLite the IMMEDIATE transaction already serialises."""
     if is_postgres():

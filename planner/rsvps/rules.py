@@ -270,9 +270,9 @@ async def _fast_rsvp(a: dict, slot_id: int, *, name: str, email: str, guests: in
                      now: datetime) -> tuple[dict, bool] | None:
     import asyncpg
 
-    from planner.db import engine
+    from planner.db import free_pool
 
-    pool = getattr(engine(), "pool", None)
+    pool = free_pool()
     if pool is None:
         return None
     code = new_code()

@@ -280,7 +280,7 @@ class NeedsCarefulPath(Exception):
 async def _fast_scan(scan: Scan, *, user: dict | None, token_hash: str | None, device: str, now: datetime,
                      conn=None) -> dict:
     """Judge a scan in one round trip on PostgreSQL, or raise NeedsCarefulPath."""
-    from planner.db import engine
+    from planner.db import free_pool
 
     at = scan.scanned_at or now
     args = (user["id"] if user else None, scan.code, at, device[:100], scan.scan_id, scan.scanned_at is None, now,
@@ -288,7 +288,7 @@ async def _fast_scan(scan: Scan, *, user: dict | None, token_hash: str | None, d
     if conn is not None:
         row = await conn.fetchrow(FAST_SCAN, *args)
     else:
-        pool = getattr(engine(), "pool", None)
+        pool = free_pool()
         if pool is None:
             raise NeedsCarefulPath(user)
         async with pool.acquire() as c:
