@@ -1,6 +1,7 @@
 from piccolo.conf.apps import AppConfig
 
 from planner.accounts.tables import ApiToken, LoginFailure, User
+from planner.audit.tables import AuditEvent
 from planner.inventory.tables import Item, KitComponent, Location, StockLevel, StockMovement
 from planner.mail.tables import OutboxMessage
 from planner.paths import asset_dir
@@ -25,6 +26,7 @@ TABLES = [
     Checkin, ScanConflict, PresenceScan,
     Location, Item, KitComponent, StockLevel, StockMovement,
     SupportResource, OutboxMessage,
+    AuditEvent,
 ]
 
 APP_CONFIG = AppConfig(

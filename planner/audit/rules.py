@@ -1,0 +1,29 @@
+"""Recording and reading audit events. Every place that shows or exports sensitive answers, changes a
+role, removes a member, erases a guest or admits anyway records one event here."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from planner.audit.tables import AuditEvent
+
+ACTIONS = {
+    "sensitive_viewed", "sensitive_exported", "role_changed", "member_added", "member_removed",
+    "guest_erased", "admitted_anyway", "care_opened", "password_reset", "sessions_ended",
+}
+
+
+async def record(action: str, *, now: datetime, program_id: int | None = None, actor: dict | None = None,
+                 subject: str = "", detail: str = "") -> None:
+    """Write one event. `actor` is the acting user's row (id and email), or None for a guest or the system."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    await AuditEvent.insert(AuditEvent(
+        program=program_id, actor=actor["id"] if actor else None, actor_label=(actor or {}).get("email", "")[:254],
+        action=action, subject=subject[:200], detail=detail[:500], at=now,
+    ))
+
+
+async def events(program_id: int, *, limit: int = 200) -> list[dict]:
+    """The programme's events, newest first."""
+    return await (AuditEvent.select().where(AuditEvent.program == program_id)
+                  .order_by(AuditEvent.at, ascending=False).order_by(AuditEvent.id, ascending=False).limit(limit))
