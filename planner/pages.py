@@ -9,13 +9,25 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, Dependency
 from litestar.response import Redirect, Template
 
-from planner.clock import local, utcnow
+from urllib.parse import quote
+
+from planner.accounts.rules import role_in
+from planner.audit.rules import record
+from planner.clock import utcnow
 from planner.errors import PlannerError
-from planner.rsvps import rules as rsvps
-from planner.scheduling import rules as sched
-from planner.scheduling.tables import Activity, Space
-from planner.templating import current_language
+from planner.guest_pages import guest_handlers
 from planner.i18n import pick_language
+from planner.inventory import rules as inventory
+from planner.rsvps import messages
+from planner.rsvps import rules as rsvps
+from planner.rsvps.tables import Rsvp
+from planner.scheduling import rules as sched
+from planner.scheduling.tables import Host, Space
+from planner.templating import current_language
+from planner.tickets.tables import Checkin
+
+# How long a cancellation's e-mails wait in the outbox, so the organizer can undo it.
+UNDO_SECONDS = 60
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 User = dict | None
@@ -79,12 +91,12 @@ async def _program_context(program_id: int, user: User) -> dict:
         a["waiting"] = sum(s["waiting"] for s in a["slots"])
         a["seats"] = sum(s["capacity"] for s in a["slots"]) if a["kind"] == "activation" else a["capacity"]
     members = await sched.list_members(program_id, user=user) if role == "organizer" else []
-    return {"program": program, "role": role, "spaces": spaces, "hosts": hosts, "activities": activities, "members": members}
+    kits = await inventory.list_kits(program_id, user=user)
+    return {"program": program, "role": role, "spaces": spaces, "hosts": hosts, "activities": activities, "members": members,
+            "kits": kits}
 
 
 async def _role(user: User, program_id: int) -> str | None:
-    from planner.accounts.rules import role_in
-
     return await role_in(user["id"], program_id) if user else None
 
 
@@ -133,7 +145,15 @@ async def schedule_page(request: Request, program_id: int, user: User = NoCheck,
     data = await sched.day_schedule(program_id, d, user=user)
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     data["program"] = program
-    return page("scheduling/schedule.html", user, days=days, **data)
+    created = None
+    cid = request.query_params.get("created")
+    if cid and cid.isdigit():
+        try:
+            created = await sched.get_activity(int(cid), user=user)
+        except PlannerError:
+            created = None
+    return page("scheduling/schedule.html", user, days=days, **data, created=created,
+                copied=request.query_params.get("copied"))
 
 
 @get("/programs/{program_id:int}/activities/new", include_in_schema=False)
@@ -145,12 +165,18 @@ async def activity_new(request: Request, program_id: int, user: User = NoCheck) 
                       "starts_at": f"{ctx['program']['starts_on']}T10:00", "ends_at": f"{ctx['program']['starts_on']}T11:00"})
 
 
+CLEARABLE = ("description", "what_to_bring", "rsvp_deadline", "kit_id")
+
+
 def _activity_form(data: dict, host_ids: list[str]) -> dict:
     form: dict[str, Any] = {k: v for k, v in data.items() if v not in ("", None)}
     form["published"] = data.get("published") == "on"
     form["host_ids"] = host_ids
-    if form.get("slot_minutes"):
-        form["slot_minutes"] = form["slot_minutes"]
+    for key in CLEARABLE:
+        # An emptied field clears the value (an RSVP deadline removed, no kit any more).
+        form[key] = data.get(key) or ""
+    if data.get("no_deadline") == "on":
+        form["rsvp_deadline"] = ""
     return form
 
 
@@ -168,6 +194,33 @@ async def activity_create(request: Request, program_id: int, user: User = NoChec
                     clash=exc.extra if exc.code == "clash" else None, form=data)
     day = a["starts_at"][:10]
     return Redirect(f"/programs/{program_id}/schedule?day={day}&created={a['id']}", status_code=303)
+
+
+@get("/activities/{activity_id:int}/duplicate", include_in_schema=False)
+async def activity_duplicate_form(request: Request, activity_id: int, user: User = NoCheck) -> Template:
+    _need(user, request)
+    a = await sched.get_activity(activity_id, user=user)
+    program = await sched.get_program(a["program_id"], user=user)
+    return page("scheduling/duplicate.html", user, activity=a, program=program, days=_days(program), error=None)
+
+
+@post("/activities/{activity_id:int}/duplicate", include_in_schema=False, status_code=200)
+async def activity_duplicate(request: Request, activity_id: int, user: User = NoCheck) -> Template | Redirect:
+    _need(user, request)
+    raw = await request.form()
+    a = await sched.get_activity(activity_id, user=user)
+    try:
+        made = await sched.duplicate_activity(activity_id, raw.getall("days", []), user=user, now=utcnow())
+    except PlannerError as exc:
+        program = await sched.get_program(a["program_id"], user=user)
+        return page("scheduling/duplicate.html", user, status_code=exc.status_code, activity=a, program=program,
+                    days=_days(program), error=exc.message)
+    return Redirect(f"/programs/{a['program_id']}/schedule?day={made[0]['day']}&copied={len(made)}", status_code=303)
+
+
+def _days(program: dict) -> list[date]:
+    first, last = date.fromisoformat(program["starts_on"]), date.fromisoformat(program["ends_on"])
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
 @get("/activities/{activity_id:int}/edit", include_in_schema=False)
@@ -210,7 +263,6 @@ async def member_add(request: Request, program_id: int, data: dict[str, Any] = F
 @post("/programs/{program_id:int}/unavailability", include_in_schema=False, status_code=200)
 async def host_away(request: Request, program_id: int, data: dict[str, Any] = Form, user: User = NoCheck) -> Template | Redirect:
     _need(user, request)
-    from planner.scheduling.tables import Host
 
     async def away() -> None:
         host_id = int(data.get("host_id") or 0) if str(data.get("host_id") or "0").isdigit() else 0
@@ -221,25 +273,79 @@ async def host_away(request: Request, program_id: int, data: dict[str, Any] = Fo
     return await _program_action(program_id, user, away, "host")
 
 
+async def _checkins(activity_id: int) -> dict[int, str]:
+    """RSVP id -> the local time of its latest check-in, for the organizer's list."""
+    rows = await Checkin.select(Checkin.rsvp, Checkin.checked_in_at).where(Checkin.rsvp.activity == activity_id)
+    out: dict[int, Any] = {}
+    for r in rows:
+        if r["rsvp"] not in out or r["checked_in_at"] > out[r["rsvp"]]:
+            out[r["rsvp"]] = r["checked_in_at"]
+    return out
+
+
 @get("/activities/{activity_id:int}/manage", include_in_schema=False)
-async def activity_manage(request: Request, activity_id: int, user: User = NoCheck, sensitive: bool = False) -> Template:
+async def activity_manage(request: Request, activity_id: int, user: User = NoCheck) -> Template:
     _need(user, request)
     activity = await sched.get_activity(activity_id, user=user)
     program = await sched.get_program(activity["program_id"], user=user)
     role = await _role(user, program["id"])
-    rows = await rsvps.list_rsvps(activity_id, user=user, include_sensitive=sensitive) if role == "organizer" else []
+    organizer = role == "organizer"
+    questions = await rsvps.questions_for(activity_id)
+    has_sensitive = any(q["sensitive"] for q in questions)
+    rows = await rsvps.list_rsvps(activity_id, user=user, include_sensitive=True) if organizer else []
+    if organizer and has_sensitive and any(r["answers"] for r in rows):
+        # Organizers see the sensitive answers they asked for; every view is on record.
+        await record("sensitive_viewed", now=utcnow(), program_id=program["id"], actor=user,
+                     subject=f"activity {activity_id}", detail="RSVP list")
     groups: dict[str, list] = {k: [] for k in ("confirmed", "offered", "waitlisted", "applied", "declined", "cancelled")}
+    slots = {s["id"]: s for s in activity["slots"]}
+    checked = await _checkins(activity_id) if organizer else {}
     for r in rows:
+        r["slot"] = slots.get(r["slot_id"])
+        r["checked_in_at"] = checked.get(r["id"])
         groups.setdefault(r["status"], []).append(r)
     groups["waitlisted"].sort(key=lambda r: r.get("waitlist_position") or 0)
-    questions = await rsvps.questions_for(activity_id)
-    invitations = await rsvps.list_invitations(activity_id, user=user) if role == "organizer" and activity["rsvp_mode"] == "invite" else []
+    invitations = await rsvps.list_invitations(activity_id, user=user) if organizer and activity["rsvp_mode"] == "invite" else []
+    answered = {r["email"]: r["status"] for r in rows}
+    for inv in invitations:
+        inv["answer"] = answered.get(inv["email"])
     space = await Space.select(Space.name).where(Space.id == activity["space_id"]).first()
     seats = sum(s["capacity"] for s in activity["slots"]) if activity["kind"] == "activation" else activity["capacity"]
     confirmed = sum(s["confirmed"] for s in activity["slots"])
+    kit = next((k for k in await inventory.list_kits(program["id"], user=user) if k["id"] == activity["kit_id"]), None)
+    undo_until = None
+    if activity["cancelled"] and organizer:
+        row = await sched.activity_row(activity_id)
+        left = (row["cancelled_at"] + timedelta(seconds=UNDO_SECONDS) - utcnow()).total_seconds()
+        undo_until = int(left) if left > 0 else None
     return page("rsvps/manage.html", user, activity=activity, program=program, groups=groups, questions=questions,
-                invitations=invitations, space=space, seats=seats, confirmed=confirmed, role=role,
-                sensitive=sensitive, message=request.query_params.get("m"), error=request.query_params.get("e"))
+                invitations=invitations, space=space, seats=seats, confirmed=confirmed, role=role, kit=kit,
+                has_sensitive=has_sensitive, undo_left=undo_until, tz=program["timezone"],
+                message=request.query_params.get("m"), count=request.query_params.get("n"), error=request.query_params.get("e"))
+
+
+@get("/activities/{activity_id:int}/confirm/{what:str}", include_in_schema=False)
+async def activity_confirm(request: Request, activity_id: int, what: str, user: User = NoCheck) -> Template:
+    """Before anything that cannot be taken back (or only briefly): what will happen, and one button."""
+    _need(user, request)
+    activity = await sched.get_activity(activity_id, user=user)
+    program = await sched.get_program(activity["program_id"], user=user)
+    ctx: dict[str, Any] = {"activity": activity, "program": program, "what": what}
+    if what == "cancel":
+        ctx["impact"] = await sched.cancel_impact(activity_id, user=user)
+        ctx["undo_seconds"] = UNDO_SECONDS
+    elif what == "remove":
+        rid = request.query_params.get("rsvp_id") or ""
+        r = await Rsvp.select().where((Rsvp.id == (int(rid) if rid.isdigit() else 0)) & (Rsvp.activity == activity_id)).first()
+        if not r:
+            raise PlannerError("That guest was not found in this activity.", "not_found")
+        ctx["guest"] = r
+        ctx["waiting"] = await Rsvp.count().where((Rsvp.slot == r["slot"]) & (Rsvp.status == "waitlisted"))
+    elif what == "delete":
+        ctx["rsvp_count"] = await Rsvp.count().where(Rsvp.activity == activity_id)
+    else:
+        raise PlannerError("Unknown action.", "not_found")
+    return page("scheduling/confirm_activity.html", user, **ctx)
 
 
 @post("/activities/{activity_id:int}/manage/{action:str}", include_in_schema=False, status_code=200)
@@ -248,15 +354,19 @@ async def activity_action(request: Request, activity_id: int, action: str, user:
     raw = await request.form()
     data = {k: raw.get(k) for k in raw.keys()}
     now = utcnow()
-    msg = "done"
+    done = action
     try:
+        if action in ("cancel", "remove", "delete") and data.get("confirmed") != "yes":
+            # Destructive actions go through their confirmation page first.
+            extra = f"?rsvp_id={quote(str(data.get('rsvp_id') or ''))}" if action == "remove" else ""
+            return Redirect(f"/activities/{activity_id}/confirm/{action}{extra}", status_code=303)
         if action in ("approve", "decline", "waitlist", "remove"):
             fn = {"approve": rsvps.approve, "decline": rsvps.decline, "waitlist": rsvps.waitlist, "remove": rsvps.remove}[action]
             kwargs = {"reason": data.get("reason", "")} if action in ("decline", "remove") else {}
             await fn(data.get("rsvp_id"), user=user, now=now, **kwargs)
         elif action == "bulk":
             ids = raw.getall("rsvp_ids", [])
-            await rsvps.bulk(data.get("bulk_action", ""), [int(i) for i in ids], user=user, now=now)
+            await rsvps.bulk(data.get("bulk_action", ""), [int(i) for i in ids if str(i).isdigit()], user=user, now=now)
         elif action == "reorder":
             await rsvps.reorder(data.get("rsvp_id"), data.get("position"), user=user, reason=data.get("reason", ""), now=now)
         elif action == "move":
@@ -271,160 +381,179 @@ async def activity_action(request: Request, activity_id: int, action: str, user:
         elif action == "publish":
             await sched.update_activity(activity_id, {"published": True}, user=user, now=now)
         elif action == "cancel":
-            await sched.cancel_activity(activity_id, {"reason": data.get("reason", "")}, user=user, now=now)
+            await sched.cancel_activity(activity_id, {"reason": data.get("reason", "")}, user=user, now=now, hold_seconds=UNDO_SECONDS)
+        elif action == "undo":
+            await sched.undo_cancel(activity_id, user=user, now=now, window_seconds=UNDO_SECONDS)
+        elif action == "delete":
+            a = await sched.get_activity(activity_id, user=user)
+            await sched.delete_activity(activity_id, user=user)
+            return Redirect(f"/programs/{a['program_id']}?m=deleted", status_code=303)
         else:
             raise PlannerError("Unknown action.", "not_found")
     except PlannerError as exc:
-        from urllib.parse import quote
-
-        return Redirect(f"/activities/{activity_id}/manage?e={quote(exc.message)}", status_code=303)
-    return Redirect(f"/activities/{activity_id}/manage?m={action}", status_code=303)
-
-
-# ---------------------------------------------------------------- guests
-
-async def _public_activity(activity_id: int) -> tuple[dict, dict, dict]:
-    a = await Activity.select().where(Activity.id == activity_id).first()
-    if not a or not a["published"]:
-        raise PlannerError("That activity was not found.", "not_found")
-    from planner.scheduling.tables import Program
-
-    p = await Program.select().where(Program.id == a["program"]).first()
-    out = await sched.activity_out(a, p["timezone"])
-    space = await Space.select().where(Space.id == a["space"]).first()
-    return out, p, space
-
-
-async def _resources(program_id: int) -> list[dict]:
-    from planner.resources.tables import SupportResource
-
-    return await SupportResource.select().where((SupportResource.program == program_id) & (SupportResource.enabled == True)).order_by(SupportResource.position)  # noqa: E712
-
-
-@get("/a/{activity_id:int}", include_in_schema=False)
-async def activity_public(request: Request, activity_id: int, invite: str | None = None) -> Template:
-    a, p, space = await _public_activity(activity_id)
-    questions = await rsvps.questions_for(activity_id)
-    invitation = None
-    if invite:
-        from planner.rsvps.tables import Invitation
-
-        invitation = await Invitation.select().where((Invitation.code == invite) & (Invitation.activity == activity_id)).first()
-    return page("rsvps/activity.html", None, activity=a, program=p, space=space, questions=questions,
-                invite=invite, invitation=invitation, error=None, form={}, resources=await _resources(p["id"]),
-                closed=_closed(a))
-
-
-def _closed(a: dict) -> str | None:
-    from datetime import datetime
-
-    if a["cancelled"]:
-        return "cancelled"
-    now = utcnow()
-    if a["rsvp_deadline"] and datetime.fromisoformat(a["rsvp_deadline"]) < now:
-        return "deadline"
-    if datetime.fromisoformat(a["ends_at"]) < now:
-        return "over"
-    return None
-
-
-@post("/a/{activity_id:int}", include_in_schema=False, status_code=200)
-async def activity_rsvp(request: Request, activity_id: int) -> Template | Redirect:
-    raw = await request.form()
-    form = {k: raw.get(k) for k in raw.keys()}
-    questions = await rsvps.questions_for(activity_id)
-    answers: dict[str, Any] = {}
-    for q in questions:
-        v = form.get(f"q{q['id']}")
-        if q["kind"] == "yesno":
-            if v in ("yes", "no"):
-                answers[str(q["id"])] = v == "yes"
-        elif v not in (None, ""):
-            answers[str(q["id"])] = v
-    body = {"name": form.get("name"), "email": form.get("email"), "guests": form.get("guests") or 0,
-            "slot_id": form.get("slot_id") or None, "answers": answers, "invite_code": form.get("invite") or None}
-    try:
-        out, _ = await rsvps.create_rsvp(activity_id, body, now=utcnow(), language=current_language.get())
-    except PlannerError as exc:
-        a, p, space = await _public_activity(activity_id)
-        return page("rsvps/activity.html", None, status_code=exc.status_code, activity=a, program=p, space=space,
-                    questions=questions, invite=form.get("invite"), invitation=None, error=exc.message, form=form,
-                    resources=await _resources(p["id"]), closed=_closed(a))
-    return Redirect("/r/" + out["manage_url"].split("/r/", 1)[1] + f"&new=1&lang={current_language.get()}", status_code=303)
-
-
-async def _guest_context(rsvp_id: int, token: str | None) -> dict:
-    r = await rsvps.get_guest_rsvp(rsvp_id, token)
-    a, p, space = await _public_activity_any(r["activity_id"])
-    slot = next((s for s in a["slots"] if s["id"] == r["slot_id"]), None)
-    from planner.calendar.feeds import guest_feed_url
-
-    return {"rsvp": r, "activity": a, "program": p, "space": space, "slot": slot, "token": token,
-            "resources": await _resources(p["id"]),
-            "calendar_feed": guest_feed_url(p["id"], r["id"], r["email"], as_webcal=True)}
-
-
-async def _public_activity_any(activity_id: int) -> tuple[dict, dict, dict]:
-    from planner.scheduling.tables import Program
-
-    a = await Activity.select().where(Activity.id == activity_id).first()
-    p = await Program.select().where(Program.id == a["program"]).first()
-    out = await sched.activity_out(a, p["timezone"])
-    space = await Space.select().where(Space.id == a["space"]).first()
-    return out, p, space
-
-
-@get("/r/{rsvp_id:int}", include_in_schema=False)
-async def guest_page(request: Request, rsvp_id: int, token: str | None = None) -> Template:
-    ctx = await _guest_context(rsvp_id, token)
-    if not request.query_params.get("lang"):
-        # The guest's page speaks the language they RSVPed in, wherever they open it.
-        from planner.rsvps.tables import Rsvp
-
-        row = await Rsvp.select(Rsvp.language).where(Rsvp.id == ctx["rsvp"]["id"]).first()
-        current_language.set(pick_language(row["language"]))
-    return page("rsvps/guest.html", None, **ctx, error=None, new=request.query_params.get("new") == "1",
-                message=request.query_params.get("m"))
-
-
-@post("/r/{rsvp_id:int}/{action:str}", include_in_schema=False, status_code=200)
-async def guest_action(request: Request, rsvp_id: int, action: str, token: str | None = None) -> Template | Redirect:
-    raw = await request.form()
-    token = token or raw.get("token")
-    now = utcnow()
-    try:
-        if action == "cancel":
-            await rsvps.cancel_guest(rsvp_id, token, now=now)
-        elif action == "guests":
-            await rsvps.change_guests(rsvp_id, token, raw.get("guests"), now=now)
-        elif action == "accept":
-            await rsvps.accept_offer(rsvp_id, token, now=now)
-        elif action == "erase":
-            from planner.rsvps.privacy import erase_guest
-
-            await erase_guest(rsvp_id, token, now=now)
-            return page("rsvps/erased.html", None)
-        else:
-            raise PlannerError("Unknown action.", "not_found")
-    except PlannerError as exc:
-        if exc.code == "not_found":
+        if exc.code == "not_found" and action not in ("remove", "approve", "decline", "waitlist", "move", "reorder"):
             raise
-        ctx = await _guest_context(rsvp_id, token)
-        return page("rsvps/guest.html", None, status_code=exc.status_code, **ctx, error=exc.message, new=False, message=None)
-    return Redirect(f"/r/{rsvp_id}?token={token}&m={action}", status_code=303)
+        return Redirect(f"/activities/{activity_id}/manage?e={quote(exc.message)}", status_code=303)
+    return Redirect(f"/activities/{activity_id}/manage?m={done}", status_code=303)
 
 
-@get("/p/{program_id:int}", include_in_schema=False)
-async def program_public(request: Request, program_id: int) -> Template:
-    p = await sched.program_row(program_id)
-    acts = await sched.list_activities(program_id, user=None, published_only=True)
-    from planner.calendar.feeds import program_feed_url
+# ---------------------------------------------------------------- messages to guests
 
-    return page("rsvps/program_public.html", None, program=p, activities=acts, resources=await _resources(program_id),
-                feed_url=program_feed_url(program_id, as_webcal=True))
+def _audience(raw) -> list[str]:
+    return [x for x in raw.getall("audience", []) if x in messages.AUDIENCES]
+
+
+@get("/activities/{activity_id:int}/message", include_in_schema=False)
+async def activity_message_form(request: Request, activity_id: int, user: User = NoCheck) -> Template:
+    _need(user, request)
+    a = await sched.get_activity(activity_id, user=user)
+    program = await sched.get_program(a["program_id"], user=user)
+    return page("scheduling/message.html", user, program=program, activity=a, form={"audience": ["confirmed"]},
+                error=None, preview=None, action=f"/activities/{activity_id}/message")
+
+
+@get("/programs/{program_id:int}/message", include_in_schema=False)
+async def program_message_form(request: Request, program_id: int, user: User = NoCheck) -> Template:
+    _need(user, request)
+    program = await sched.get_program(program_id, user=user)
+    return page("scheduling/message.html", user, program=program, activity=None, form={"audience": ["confirmed"]},
+                error=None, preview=None, action=f"/programs/{program_id}/message")
+
+
+async def _message(request: Request, user: User, *, program_id: int | None, activity_id: int | None) -> Template | Redirect:
+    """First post: shows who will get it ("12 guests will be e-mailed"); the second, confirmed, sends."""
+    raw = await request.form()
+    form = {"subject": raw.get("subject") or "", "message": raw.get("message") or "", "audience": _audience(raw)}
+    a = await sched.get_activity(activity_id, user=user) if activity_id else None
+    program = await sched.get_program(program_id or a["program_id"], user=user)
+    action = f"/activities/{activity_id}/message" if activity_id else f"/programs/{program_id}/message"
+    try:
+        if raw.get("confirmed") == "yes":
+            n = await messages.broadcast(form, program_id=program_id, activity_id=activity_id, user=user, now=utcnow())
+            back = f"/activities/{activity_id}/manage" if activity_id else f"/programs/{program_id}"
+            return Redirect(f"{back}?m=sent&n={n}", status_code=303)
+        people = await messages.recipients(program_id=program_id, activity_id=activity_id, audience=form["audience"], user=user)
+        if not form["subject"].strip() or not form["message"].strip():
+            raise PlannerError("Write a subject and a message first.", extra={"field": "subject"})
+        if not people:
+            raise PlannerError("Nobody matches: no guest would get this message.", "conflict")
+    except PlannerError as exc:
+        return page("scheduling/message.html", user, status_code=exc.status_code, program=program, activity=a, form=form,
+                    error=exc.message, preview=None, action=action)
+    return page("scheduling/message.html", user, program=program, activity=a, form=form, error=None, preview=people, action=action)
+
+
+@post("/activities/{activity_id:int}/message", include_in_schema=False, status_code=200)
+async def activity_message(request: Request, activity_id: int, user: User = NoCheck) -> Template | Redirect:
+    _need(user, request)
+    return await _message(request, user, program_id=None, activity_id=activity_id)
+
+
+@post("/programs/{program_id:int}/message", include_in_schema=False, status_code=200)
+async def program_message(request: Request, program_id: int, user: User = NoCheck) -> Template | Redirect:
+    _need(user, request)
+    return await _message(request, user, program_id=program_id, activity_id=None)
+
+
+# ---------------------------------------------------------------- editing and deleting programmes, spaces, hosts
+
+@get("/programs/{program_id:int}/edit", include_in_schema=False)
+async def program_edit(request: Request, program_id: int, user: User = NoCheck) -> Template:
+    _need(user, request)
+    program = await sched.get_program(program_id, user=user)
+    form = {**program, "languages": ", ".join(program["languages"])}
+    return page("scheduling/program_edit.html", user, program=program, form=form, error=None)
+
+
+@post("/programs/{program_id:int}/edit", include_in_schema=False, status_code=200)
+async def program_update(request: Request, program_id: int, data: dict[str, Any] = Form, user: User = NoCheck) -> Template | Redirect:
+    _need(user, request)
+    form = dict(data)
+    body = {**form, "languages": [x.strip() for x in str(form.get("languages") or "en").split(",") if x.strip()]}
+    try:
+        await sched.update_program(program_id, body, user=user)
+    except PlannerError as exc:
+        program = await sched.get_program(program_id, user=user)
+        return page("scheduling/program_edit.html", user, status_code=exc.status_code, program=program, form=form, error=exc.message)
+    return Redirect(f"/programs/{program_id}?m=saved", status_code=303)
+
+
+async def _space_ctx(space_id: int, user: User) -> dict:
+    usage = await sched.space_usage(space_id, user=user)
+    program = await sched.get_program(usage["space"]["program_id"], user=user)
+    return {"space": usage["space"], "activities": usage["activities"], "program": program}
+
+
+@get("/spaces/{space_id:int}/edit", include_in_schema=False)
+async def space_edit(request: Request, space_id: int, user: User = NoCheck) -> Template:
+    _need(user, request)
+    ctx = await _space_ctx(space_id, user)
+    return page("scheduling/space_edit.html", user, **ctx, form=ctx["space"], error=None)
+
+
+@post("/spaces/{space_id:int}/edit", include_in_schema=False, status_code=200)
+async def space_update(request: Request, space_id: int, data: dict[str, Any] = Form, user: User = NoCheck) -> Template | Redirect:
+    _need(user, request)
+    form = dict(data)
+    form["counts_presence"] = form.get("counts_presence") == "on"
+    try:
+        s = await sched.update_space(space_id, form, user=user)
+    except PlannerError as exc:
+        ctx = await _space_ctx(space_id, user)
+        return page("scheduling/space_edit.html", user, status_code=exc.status_code, **ctx, form=form, error=exc.message)
+    return Redirect(f"/programs/{s['program_id']}?m=saved", status_code=303)
+
+
+@post("/spaces/{space_id:int}/delete", include_in_schema=False, status_code=200)
+async def space_delete(request: Request, space_id: int, data: dict[str, Any] = Form, user: User = NoCheck) -> Template | Redirect:
+    _need(user, request)
+    ctx = await _space_ctx(space_id, user)
+    if data.get("confirmed") != "yes":
+        return page("scheduling/space_edit.html", user, **ctx, form=ctx["space"], error=None, confirm_delete=True)
+    try:
+        await sched.delete_space(space_id, user=user)
+    except PlannerError as exc:
+        return page("scheduling/space_edit.html", user, status_code=exc.status_code, **ctx, form=ctx["space"], error=exc.message)
+    return Redirect(f"/programs/{ctx['program']['id']}?m=deleted", status_code=303)
+
+
+async def _host_ctx(host_id: int, user: User) -> dict:
+    usage = await sched.host_usage(host_id, user=user)
+    program = await sched.get_program(usage["host"]["program_id"], user=user)
+    return {"host": usage["host"], "activities": usage["activities"], "program": program}
+
+
+@get("/hosts/{host_id:int}/edit", include_in_schema=False)
+async def host_edit(request: Request, host_id: int, user: User = NoCheck) -> Template:
+    _need(user, request)
+    ctx = await _host_ctx(host_id, user)
+    return page("scheduling/host_edit.html", user, **ctx, form=ctx["host"], error=None)
+
+
+@post("/hosts/{host_id:int}/edit", include_in_schema=False, status_code=200)
+async def host_update(request: Request, host_id: int, data: dict[str, Any] = Form, user: User = NoCheck) -> Template | Redirect:
+    _need(user, request)
+    try:
+        h = await sched.update_host(host_id, {"name": data.get("name"), "email": data.get("email") or None}, user=user)
+    except PlannerError as exc:
+        ctx = await _host_ctx(host_id, user)
+        return page("scheduling/host_edit.html", user, status_code=exc.status_code, **ctx, form=dict(data), error=exc.message)
+    return Redirect(f"/programs/{h['program_id']}?m=saved", status_code=303)
+
+
+@post("/hosts/{host_id:int}/delete", include_in_schema=False, status_code=200)
+async def host_delete(request: Request, host_id: int, data: dict[str, Any] = Form, user: User = NoCheck) -> Template | Redirect:
+    _need(user, request)
+    ctx = await _host_ctx(host_id, user)
+    if data.get("confirmed") != "yes":
+        return page("scheduling/host_edit.html", user, **ctx, form=ctx["host"], error=None, confirm_delete=True)
+    await sched.delete_host(host_id, user=user)
+    return Redirect(f"/programs/{ctx['program']['id']}?m=deleted", status_code=303)
 
 
 def page_handlers() -> list:
     return [home, program_new, program_create, program_page, space_create, host_create, schedule_page,
             activity_new, activity_create, activity_edit, activity_update, member_add, host_away, activity_manage, activity_action,
-            activity_public, activity_rsvp, guest_page, guest_action, program_public]
+            activity_confirm, activity_duplicate_form, activity_duplicate, activity_message_form, activity_message,
+            program_message_form, program_message, program_edit, program_update, space_edit, space_update, space_delete,
+            host_edit, host_update, host_delete, *guest_handlers()]

@@ -6,7 +6,7 @@ from planner.inventory.tables import Item, KitComponent, Location, StockLevel, S
 from planner.mail.tables import OutboxMessage
 from planner.paths import asset_dir
 from planner.resources.tables import SupportResource
-from planner.rsvps.tables import Invitation, Question, Rsvp
+from planner.rsvps.tables import Invitation, Question, ReminderSent, Rsvp
 from planner.scheduling.tables import (
     Activity,
     ActivityHost,
@@ -22,7 +22,7 @@ from planner.tickets.tables import Checkin, PresenceScan, ScanConflict
 TABLES = [
     User, ApiToken, LoginFailure,
     Program, Membership, Space, Host, HostUnavailability, Activity, ActivityHost, Slot,
-    Invitation, Rsvp, Question,
+    Invitation, Rsvp, Question, ReminderSent,
     Checkin, ScanConflict, PresenceScan,
     Location, Item, KitComponent, StockLevel, StockMovement,
     SupportResource, OutboxMessage,

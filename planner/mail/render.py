@@ -30,6 +30,7 @@ SUBJECTS = {
     "invitation": _("You're invited: {title}"),
     "activity_changed": _("Updated: {title}"),
     "activity_cancelled": _("Cancelled: {title}"),
+    "reminder": _("Reminder: {title} starts in {hours} hours"),
 }
 
 LEADS = {
@@ -44,6 +45,8 @@ LEADS = {
     "invitation": _("You are invited. Use your personal link to reply; it is yours alone."),
     "activity_changed": _("The details of your activity changed. The updated calendar invite is attached."),
     "activity_cancelled": _("The organizers cancelled this activity. {reason}"),
+    "reminder": _("A reminder that your place is coming up. Your ticket is on your page; if you cannot come, please cancel there so someone else can have the seat."),
+    "broadcast": _("A message from the organizers:\n\n{message}"),
 }
 
 
@@ -82,8 +85,14 @@ async def render(row: dict) -> Rendered:
     position = ctx.get("position") or await waitlist_position(r) or ""
     expires = r["offer_expires_at"].astimezone(__import__("zoneinfo").ZoneInfo(p["timezone"])).strftime("%a %d %b %H:%M") if r["offer_expires_at"] else ""
     reason = ctx.get("reason") or ""
-    subject = t(SUBJECTS[kind]).format(title=a["title"])
-    lead = t(LEADS[kind]).format(position=position, expires=expires, reason=reason)
+    hours = ctx.get("hours") or ""
+    if kind == "broadcast":
+        # The organizer's own words: used as written, never through format().
+        subject = str(ctx.get("subject") or a["title"])
+        lead = t(LEADS[kind]).replace("{message}", str(ctx.get("message") or ""))
+    else:
+        subject = t(SUBJECTS[kind]).format(title=a["title"], hours=hours)
+        lead = t(LEADS[kind]).format(position=position, expires=expires, reason=reason)
     lines = [t(_("Hello {name},")).format(name=r["name"]), "", lead, "", f"{a['title']}", _when(a, p)]
     lines += ["", t(_("Your page (keep this link private): {url}")).format(url=u["manage_url"])]
     from planner.resources.tables import SupportResource

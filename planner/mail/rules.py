@@ -13,14 +13,16 @@ from planner.mail.tables import OutboxMessage
 KINDS = (
     "confirmed", "waitlisted", "applied", "promoted", "offered", "cancelled", "declined",
     "invitation", "activity_changed", "activity_cancelled", "offer_expired", "low_stock",
+    "reminder", "broadcast",
 )
 
 
 def message_row(*, kind: str, to: str, rsvp_id: int | None = None, context: dict | None = None, now: datetime,
-                subject: str = "", body_text: str = "", body_html: str = "") -> OutboxMessage:
+                subject: str = "", body_text: str = "", body_html: str = "", send_at: datetime | None = None) -> OutboxMessage:
+    """`send_at` holds a message back (an undo window) until then; by default it is due at once."""
     return OutboxMessage(
         kind=kind, to_addr=to, rsvp=rsvp_id, context=context or {}, subject=subject,
-        body_text=body_text, body_html=body_html, created_at=now, next_attempt_at=now,
+        body_text=body_text, body_html=body_html, created_at=now, next_attempt_at=send_at or now,
     )
 
 

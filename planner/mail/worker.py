@@ -17,6 +17,7 @@ from planner.db import is_postgres, raw, write_transaction
 from planner.mail.render import render, to_email
 from planner.mail.rules import backoff
 from planner.mail.tables import OutboxMessage
+from planner.rsvps.messages import send_due_reminders
 from planner.settings import Settings
 
 log = logging.getLogger("planner.mail")
@@ -94,10 +95,14 @@ async def run_forever(settings: Settings, stop: asyncio.Event) -> None:
     from planner.rsvps.rules import expire_offers
 
     last_purge = None
+    last_reminders = None
     while not stop.is_set():
         try:
             now = utcnow()
             await expire_offers(now=now)
+            if last_reminders is None or now - last_reminders >= timedelta(seconds=60):
+                await send_due_reminders(now=now)
+                last_reminders = now
             if last_purge is None or now - last_purge > timedelta(hours=1):
                 await purge_sensitive_answers(now=now, retention_days=settings.sensitive_retention_days)
                 last_purge = now

@@ -324,7 +324,12 @@ async def create_rsvp(activity_id: Any, data: dict, *, now: datetime, language: 
             return rsvp_out(existing, position=await waitlist_position(existing)), False
         if invitation is not None:
             if invitation["used"]:
-                raise PlannerError("This invitation was already used; open your personal link to change your RSVP.", "conflict", extra={"field": "invite_code"})
+                # An invitee who declined may change their mind: the new answer replaces the "no".
+                said_no = Rsvp.select(Rsvp.id).where((Rsvp.invitation == invitation["id"]) & (Rsvp.status == "declined") & (Rsvp.cancelled_by == "guest"))
+                prior = await said_no.first()
+                if not prior:
+                    raise PlannerError("This invitation was already used; open your personal link to change your RSVP.", "conflict", extra={"field": "invite_code"})
+                await Rsvp.delete().where(Rsvp.id == prior["id"])
             await Invitation.update({Invitation.used: True}).where(Invitation.id == invitation["id"])
         position = None
         queue_seq = None
@@ -391,7 +396,8 @@ async def _cancel(rsvp_id: int, *, now: datetime, by_guest: bool, reason: str = 
         if r["status"] in ("cancelled", "declined"):
             return rsvp_out(r)
         await _release(r, slot)
-        await Rsvp.update({Rsvp.status: "cancelled", Rsvp.queue_seq: None, Rsvp.updated_at: now, Rsvp.note: reason}).where(Rsvp.id == r["id"])
+        await Rsvp.update({Rsvp.status: "cancelled", Rsvp.queue_seq: None, Rsvp.updated_at: now, Rsvp.note: reason,
+                           Rsvp.cancelled_by: "guest" if by_guest else "organizer"}).where(Rsvp.id == r["id"])
         await enqueue(kind="cancelled", to=r["email"], rsvp_id=r["id"], context={"by_guest": by_guest, "reason": reason}, now=now)
         if r["status"] in HOLDS_SEAT:
             await fill_freed_seats(r["slot"], now=now)
@@ -831,11 +837,12 @@ async def notify_activity_changed(activity_id: int, *, now: datetime) -> None:
         await OutboxMessage.insert(*[message_row(kind="activity_changed", to=r["email"], rsvp_id=r["id"], now=now) for r in rows])
 
 
-async def notify_activity_cancelled(activity_id: int, *, reason: str, now: datetime) -> None:
+async def notify_activity_cancelled(activity_id: int, *, reason: str, now: datetime, send_at: datetime | None = None) -> None:
     rows = await Rsvp.select(Rsvp.id, Rsvp.email, Rsvp.status).where((Rsvp.activity == activity_id) & Rsvp.status.is_in(list(ACTIVE)))
     if rows:
         await OutboxMessage.insert(*[
-            message_row(kind="activity_cancelled", to=r["email"], rsvp_id=r["id"], context={"reason": reason, "was": r["status"]}, now=now)
+            message_row(kind="activity_cancelled", to=r["email"], rsvp_id=r["id"], context={"reason": reason, "was": r["status"]},
+                        now=now, send_at=send_at)
             for r in rows
         ])
 

@@ -32,6 +32,7 @@ class Rsvp(Table, tablename="rsvp"):
     language = Varchar(length=10, default="en")
     offer_expires_at = Timestamptz(null=True, default=None)
     note = Text(default="", help_text="Organizer's reason for a manual change.")
+    cancelled_by = Varchar(length=12, default="", help_text="guest or organizer, for a cancelled or declined RSVP.")
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
 
@@ -45,3 +46,11 @@ class Question(Table, tablename="question"):
     per_guest = Boolean(default=False, help_text="Asked for each plus-one too.")
     required = Boolean(default=False)
     position = Integer(default=0)
+
+
+class ReminderSent(Table, tablename="reminder_sent"):
+    """One row per (RSVP, slot, offset): the unique key makes each reminder go out once."""
+    rsvp = Integer()
+    slot = Integer()
+    hours = Integer()
+    sent_at = Timestamptz(default=TimestamptzNow())

@@ -13,6 +13,7 @@ from planner.clock import as_utc, local, parse_date, zone
 from planner.db import locked, write_transaction
 from planner.errors import PlannerError, not_found
 from planner.fields import loads, whole
+from planner.rsvps.messages import parse_hours
 from planner.scheduling.tables import (
     ACTIVITY_KINDS,
     ROLES,
@@ -71,6 +72,7 @@ def program_out(p: dict) -> dict:
         "languages": loads(p["languages"]) or [],
         "care_email": p["care_email"],
         "venue_address": p["venue_address"],
+        "reminder_hours": p.get("reminder_hours", "24,2"),
     }
 
 
@@ -130,6 +132,24 @@ async def _seed_program(program_id: int, country: str, languages: list[str]) -> 
         await SupportResource.insert(*rows)
 
 
+async def update_program(program_id: int, data: dict, *, user: dict | None) -> dict:
+    """Name, venue, care e-mail, languages and reminder offsets; dates, zone and country stay as created."""
+    await require_role(user, program_id, "organizer")
+    p = await program_row(program_id)
+    languages = data.get("languages") or loads(p["languages"]) or ["en"]
+    if not isinstance(languages, list) or not all(isinstance(x, str) and 2 <= len(x) <= 10 for x in languages):
+        raise PlannerError("Languages must be language codes such as en, es.", extra={"field": "languages"})
+    values = {
+        Program.name: _text({**p, **data}, "name", "Name"),
+        Program.venue_address: _text({**p, **data}, "venue_address", "Venue address", required=False, max_len=500),
+        Program.care_email: normalise_email(data.get("care_email") or p["care_email"]),
+        Program.languages: languages,
+        Program.reminder_hours: ",".join(str(h) for h in parse_hours(data.get("reminder_hours", p["reminder_hours"]))),
+    }
+    await Program.update(values).where(Program.id == program_id)
+    return program_out(await program_row(program_id))
+
+
 async def get_program(program_id: int, *, user: dict | None) -> dict:
     await require_role(user, program_id)
     p = await Program.select().where(Program.id == program_id).first()
@@ -181,6 +201,7 @@ async def add_space(program_id: int, data: dict, *, user: dict | None) -> dict:
         counts_presence=bool(data.get("counts_presence", False)),
     )
     async with write_transaction():
+        await _space_name_free(program_id, values["name"])
         space = Space(**values)
         await space.save()
         await Location.insert(Location(program=program_id, name=space.name, space=space.id))
@@ -201,8 +222,49 @@ async def update_space(space_id: int, data: dict, *, user: dict | None) -> dict:
         turnover_minutes=_int(merged, "turnover_minutes", "Turnover buffer", default=0, maximum=24 * 60),
         counts_presence=bool(merged.get("counts_presence")),
     )
-    await Space.update(values).where(Space.id == s["id"])
+    async with write_transaction():
+        await _space_name_free(s["program"], values["name"], exclude=s["id"])
+        await Space.update(values).where(Space.id == s["id"])
     return space_out({**s, **values})
+
+
+async def _space_name_free(program_id: int, name: str, exclude: int | None = None) -> None:
+    """Space names are unique in a programme (ignoring case); checked with the programme row locked."""
+    await locked(Program.select(Program.id).where(Program.id == program_id))
+    q = Space.select(Space.id, Space.name).where(Space.program == program_id)
+    if exclude:
+        q = q.where(Space.id != exclude)
+    if any(r["name"].casefold() == name.casefold() for r in await q):
+        raise PlannerError(f"This programme already has a space called “{name}”; choose another name.", "conflict", extra={"field": "name"})
+
+
+async def space_usage(space_id: Any, *, user: dict | None) -> dict:
+    """What deleting a space would affect."""
+    s = await Space.select().where(Space.id == _id(space_id, "Space")).first()
+    if not s:
+        raise not_found("That space")
+    await require_role(user, s["program"], "organizer")
+    acts = await Activity.select(Activity.id, Activity.title).where(Activity.space == s["id"]).order_by(Activity.starts_at)
+    return {"space": space_out(s), "activities": acts}
+
+
+async def delete_space(space_id: Any, *, user: dict | None) -> None:
+    """Delete a space that no activity uses (its empty shelf goes with it); otherwise say what is in the way."""
+    from planner.inventory.tables import Location, StockLevel, StockMovement
+
+    usage = await space_usage(space_id, user=user)
+    s = usage["space"]
+    async with write_transaction():
+        if await Activity.exists().where(Activity.space == s["id"]):
+            n = await Activity.count().where(Activity.space == s["id"])
+            raise PlannerError(f"{n} activit{'y uses' if n == 1 else 'ies use'} {s['name']}; move or delete them first.", "conflict")
+        shelves = [r["id"] for r in await Location.select(Location.id).where(Location.space == s["id"])]
+        if shelves and await StockMovement.exists().where(StockMovement.location.is_in(shelves)):
+            raise PlannerError(f"{s['name']}'s shelf has stock history; move its stock to the warehouse and keep the space.", "conflict")
+        if shelves:
+            await StockLevel.delete().where(StockLevel.location.is_in(shelves))
+            await Location.delete().where(Location.id.is_in(shelves))
+        await Space.delete().where(Space.id == s["id"])
 
 
 async def list_spaces(program_id: int, *, user: dict | None) -> list[dict]:
@@ -220,6 +282,39 @@ async def add_host(program_id: int, data: dict, *, user: dict | None) -> dict:
     host = Host(program=program_id, name=_text(data, "name", "Name"), email=normalise_email(email) if email else None)
     await host.save()
     return host_out(host.to_dict())
+
+
+async def _host_row(host_id: Any, user: dict | None) -> dict:
+    h = await Host.select().where(Host.id == _id(host_id, "Host")).first()
+    if not h:
+        raise not_found("That host")
+    await require_role(user, h["program"], "organizer")
+    return h
+
+
+async def update_host(host_id: Any, data: dict, *, user: dict | None) -> dict:
+    h = await _host_row(host_id, user)
+    email = data.get("email")
+    values = {"name": _text({**h, **data}, "name", "Name"), "email": normalise_email(email) if email else None}
+    await Host.update(values).where(Host.id == h["id"])
+    return host_out({**h, **values})
+
+
+async def host_usage(host_id: Any, *, user: dict | None) -> dict:
+    h = await _host_row(host_id, user)
+    acts = await ActivityHost.select(ActivityHost.activity.id, ActivityHost.activity.title).where(ActivityHost.host == h["id"])
+    return {"host": host_out(h), "activities": [{"id": a["activity.id"], "title": a["activity.title"]} for a in acts]}
+
+
+async def delete_host(host_id: Any, *, user: dict | None) -> int:
+    """Delete a host: their activities stay, without them. Returns how many activities lost the host."""
+    h = await _host_row(host_id, user)
+    async with write_transaction():
+        n = await ActivityHost.count().where(ActivityHost.host == h["id"])
+        await ActivityHost.delete().where(ActivityHost.host == h["id"])
+        await HostUnavailability.delete().where(HostUnavailability.host == h["id"])
+        await Host.delete().where(Host.id == h["id"])
+    return n
 
 
 async def list_hosts(program_id: int, *, user: dict | None) -> list[dict]:
@@ -463,8 +558,8 @@ def _activity_fields(data: dict, current: dict | None, tz: str) -> dict:
     mode = merged.get("rsvp_mode") or default_mode
     if mode not in RSVP_MODES:
         raise PlannerError("rsvp_mode must be open, invite or apply.", extra={"field": "rsvp_mode"})
-    starts = as_utc(merged.get("starts_at") or "", tz, "starts_at")
-    ends = as_utc(merged.get("ends_at") or "", tz, "ends_at")
+    starts = as_utc(merged.get("starts_at") or "", tz, "Starts")
+    ends = as_utc(merged.get("ends_at") or "", tz, "Ends")
     if ends <= starts:
         raise PlannerError("The end must be after the start.", extra={"field": "ends_at"})
     if ends - starts > timedelta(days=60):
@@ -480,11 +575,11 @@ def _activity_fields(data: dict, current: dict | None, tz: str) -> dict:
         what_to_bring=_text(merged, "what_to_bring", "What to bring", required=False, max_len=2000),
         starts_at=starts,
         ends_at=ends,
-        capacity=_int(merged, "capacity", "Capacity", minimum=1),
+        capacity=_int(merged, "capacity", "Seats", minimum=1),
         rsvp_mode=mode,
         max_guests=_int(merged, "max_guests", "Plus-ones allowed", default=0, maximum=20),
         published=bool(merged.get("published", True)),
-        rsvp_deadline=as_utc(deadline, tz, "rsvp_deadline") if deadline else None,
+        rsvp_deadline=as_utc(deadline, tz, "RSVP deadline") if deadline else None,
         promotion=promotion,
         hold_hours=_int(merged, "hold_hours", "Hold hours", default=24, minimum=1, maximum=24 * 14),
         walkin_estimate=_int(merged, "walkin_estimate", "Expected walk-ins", default=0),
@@ -497,7 +592,7 @@ async def create_activity(program_id: int, data: dict, *, user: dict | None, now
     tz = p["timezone"]
     for key in ("kind", "title", "space_id", "starts_at", "ends_at", "capacity"):
         if data.get(key) in (None, ""):
-            raise PlannerError(f"{key} is required.", extra={"field": key})
+            raise PlannerError(f"{ACTIVITY_LABELS[key]} is required.", extra={"field": key})
     fields = _activity_fields(data, None, tz)
     space = await _space_in(program_id, data["space_id"])
     host_ids = await _hosts_in(program_id, data.get("host_ids"))
@@ -597,6 +692,10 @@ async def list_activities(program_id: int, *, user: dict | None, published_only:
     return [await activity_out(a, p["timezone"], slots=slots_by[a["id"]], host_ids=hosts_by[a["id"]]) for a in acts]
 
 
+# The names the activity form gives its fields, so an error names what the organizer sees.
+ACTIVITY_LABELS = {"kind": "Kind", "title": "Title", "space_id": "Space", "starts_at": "Starts", "ends_at": "Ends",
+                   "capacity": "Seats", "rsvp_deadline": "RSVP deadline"}
+
 CHANGES_INVITE = ("title", "starts_at", "ends_at", "space_id", "what_to_bring")
 
 
@@ -662,7 +761,9 @@ async def update_activity(activity_id: Any, data: dict, *, user: dict | None, no
     return await get_activity(a["id"], user=user)
 
 
-async def cancel_activity(activity_id: Any, data: dict, *, user: dict | None, now: datetime) -> dict:
+async def cancel_activity(activity_id: Any, data: dict, *, user: dict | None, now: datetime, hold_seconds: int = 0) -> dict:
+    """Cancel and tell every guest. With `hold_seconds` the e-mails wait that long in the outbox, so the
+    organizer can still undo (see undo_cancel)."""
     a = await activity_row(activity_id)
     await require_role(user, a["program"], "organizer")
     if a["cancelled_at"] is not None:
@@ -675,8 +776,97 @@ async def cancel_activity(activity_id: Any, data: dict, *, user: dict | None, no
             Activity.cancelled_at: now, Activity.cancel_reason: reason,
             Activity.sequence: a["sequence"] + 1, Activity.updated_at: now,
         }).where(Activity.id == a["id"])
-        await rsvp_rules.notify_activity_cancelled(a["id"], reason=reason, now=now)
+        await rsvp_rules.notify_activity_cancelled(a["id"], reason=reason, now=now,
+                                                   send_at=now + timedelta(seconds=hold_seconds) if hold_seconds else None)
     return await get_activity(a["id"], user=user)
+
+
+async def undo_cancel(activity_id: Any, *, user: dict | None, now: datetime, window_seconds: int) -> None:
+    """Take back a cancellation while its e-mails still wait: the activity is on again and the held
+    messages are dropped. Refused once the window passed or any message was picked up for sending."""
+    from planner.mail.tables import OutboxMessage
+    from planner.rsvps.tables import Rsvp
+
+    a = await activity_row(activity_id)
+    await require_role(user, a["program"], "organizer")
+    async with write_transaction():
+        a = await locked(Activity.select().where(Activity.id == a["id"])).first()
+        if a["cancelled_at"] is None:
+            return
+        if now > a["cancelled_at"] + timedelta(seconds=window_seconds):
+            raise PlannerError("Too late to undo: the cancellation e-mails have gone out.", "conflict")
+        ids = [r["id"] for r in await Rsvp.select(Rsvp.id).where(Rsvp.activity == a["id"])]
+        held = OutboxMessage.kind == "activity_cancelled"
+        if ids:
+            held &= OutboxMessage.rsvp.is_in(ids)
+            held &= OutboxMessage.created_at == a["cancelled_at"]
+            gone = await OutboxMessage.exists().where(held & ((OutboxMessage.attempts > 0) | OutboxMessage.sent_at.is_not_null()))
+            if gone:
+                raise PlannerError("Too late to undo: the cancellation e-mails have started to go out.", "conflict")
+            await OutboxMessage.delete().where(held & (OutboxMessage.attempts == 0) & OutboxMessage.sent_at.is_null())
+        await Activity.update({Activity.cancelled_at: None, Activity.cancel_reason: "", Activity.updated_at: now}).where(Activity.id == a["id"])
+
+
+async def cancel_impact(activity_id: Any, *, user: dict | None) -> dict:
+    """Who a cancellation would e-mail, counted by status."""
+    from planner.rsvps.tables import Rsvp
+
+    a = await activity_row(activity_id)
+    await require_role(user, a["program"], "organizer")
+    rows = await Rsvp.select(Rsvp.status).where((Rsvp.activity == a["id"]) & Rsvp.status.is_in(["invited", "applied", "offered", "confirmed", "waitlisted"]))
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    return {"guests": len(rows), "by_status": counts}
+
+
+async def duplicate_activity(activity_id: Any, days: list[Any], *, user: dict | None, now: datetime) -> list[dict]:
+    """Copy an activity (times, space, hosts, kit, questions, slots) to other days of the programme.
+    All copies or none: a clash on any day refuses the lot, naming it."""
+    from planner.rsvps.tables import Question
+
+    a = await activity_row(activity_id)
+    await require_role(user, a["program"], "organizer")
+    p = await program_row(a["program"])
+    tz = p["timezone"]
+    if not isinstance(days, list) or not days:
+        raise PlannerError("Choose at least one day to copy the activity to.", extra={"field": "days"})
+    first_day = local(a["starts_at"], tz).date()
+    targets = sorted({parse_date(d, "Day") for d in days})
+    if first_day in targets:
+        raise PlannerError("The activity is already on that day; choose other days.", extra={"field": "days"})
+    slots = await Slot.select().where(Slot.activity == a["id"]).order_by(Slot.starts_at)
+    host_ids = [r["host"] for r in await ActivityHost.select(ActivityHost.host).where(ActivityHost.activity == a["id"])]
+    questions = await Question.select().where(Question.activity == a["id"]).order_by(Question.position)
+    space = await _space_in(a["program"], a["space"])
+
+    def shift(dt: datetime, day: date) -> datetime:
+        # Same wall-clock time on the other day, in the programme's zone (DST-safe).
+        loc = local(dt, tz)
+        moved = datetime.combine(loc.date() + (day - first_day), loc.time(), tzinfo=loc.tzinfo)
+        return as_utc(moved.replace(tzinfo=None), tz)
+
+    created = []
+    async with write_transaction():
+        await _lock_resources(space["id"], host_ids)
+        for day in targets:
+            plans = [SlotPlan(shift(s["starts_at"], day), shift(s["ends_at"], day), s["capacity"]) for s in slots]
+            _check_dates(p, plans)
+            await _find_clash(program_id=a["program"], space=space, host_ids=host_ids, plans=plans, exclude_activity=None, tz=tz)
+            copy = {k: v for k, v in a.items() if k not in ("id", "cancelled_at", "cancel_reason", "sequence", "created_at", "updated_at")}
+            copy.update(starts_at=shift(a["starts_at"], day), ends_at=shift(a["ends_at"], day), created_at=now, updated_at=now,
+                        rsvp_deadline=shift(a["rsvp_deadline"], day) if a["rsvp_deadline"] else None)
+            row = Activity(**copy)
+            await row.save()
+            if host_ids:
+                await ActivityHost.insert(*[ActivityHost(activity=row.id, host=h) for h in host_ids])
+            await Slot.insert(*[Slot(activity=row.id, program=a["program"], space=space["id"], starts_at=pl.starts_at,
+                                     ends_at=pl.ends_at, capacity=pl.capacity) for pl in plans])
+            if questions:
+                await Question.insert(*[Question(**{**{k: v for k, v in q.items() if k != "id"}, "activity": row.id,
+                                                    "choices": loads(q["choices"]) or []}) for q in questions])
+            created.append({"id": row.id, "day": day.isoformat()})
+    return created
 
 
 async def delete_activity(activity_id: Any, *, user: dict | None) -> None:

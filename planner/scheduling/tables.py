@@ -28,6 +28,7 @@ class Program(Table, tablename="program"):
     languages = JSON(default=["en"])
     care_email = Varchar(length=254, default="", help_text="ORGANIZER of calendar invites.")
     venue_address = Text(default="")
+    reminder_hours = Varchar(length=60, default="24,2", help_text="Hours before each activity that confirmed guests get a reminder.")
     created_at = Timestamptz(default=TimestamptzNow())
 
 

@@ -1,0 +1,169 @@
+"""Messages to many guests at once: reminders before each activity, and an organizer's message to the
+confirmed (or waitlisted) guests of an activity or a whole programme. Both go through the outbox.
+
+Reminders go out once: a row in `reminder_sent` with a unique (rsvp, slot, hours) key is written in
+the same transaction as the outbox row, so several workers, a restart or a repeated run never send
+one twice. The clock is passed in.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from planner.accounts.rules import require_role
+from planner.db import raw, write_transaction
+from planner.errors import PlannerError, not_found
+from planner.mail.rules import message_row
+from planner.mail.tables import OutboxMessage
+from planner.rsvps.tables import Rsvp
+from planner.scheduling.tables import Activity, Program
+
+MAX_HOURS = 24 * 14
+AUDIENCES = ("confirmed", "waitlisted")
+
+
+# ---------------------------------------------------------------- reminders
+
+def parse_hours(value: Any) -> list[int]:
+    """"24, 2" -> [24, 2]: whole hours before the start, largest first; empty means no reminders."""
+    if value in (None, ""):
+        return []
+    if isinstance(value, (list, tuple)):
+        parts = [str(x) for x in value]
+    else:
+        parts = [x for x in str(value).replace(";", ",").split(",")]
+    out: set[int] = set()
+    for part in parts:
+        part = part.strip()
+        if not part:
+            continue
+        if not part.isdigit() or not 1 <= int(part) <= MAX_HOURS:
+            raise PlannerError(
+                f"Reminders are whole hours before the start, from 1 to {MAX_HOURS}, separated by commas (for example 24, 2).",
+                extra={"field": "reminder_hours"},
+            )
+        out.add(int(part))
+    if len(out) > 5:
+        raise PlannerError("At most five reminders per activity.", extra={"field": "reminder_hours"})
+    return sorted(out, reverse=True)
+
+
+async def set_reminder_hours(program_id: int, value: Any, *, user: dict | None) -> list[int]:
+    await require_role(user, program_id, "organizer")
+    hours = parse_hours(value)
+    await Program.update({Program.reminder_hours: ",".join(str(h) for h in hours)}).where(Program.id == program_id)
+    return hours
+
+
+async def send_due_reminders(*, now: datetime) -> int:
+    """Queue every reminder that is due: for a confirmed RSVP of an activity that is not cancelled, the
+    offset h is due once now >= start - h (and before the start). When several offsets are due at once
+    (the worker was down, or the guest booked late), only the nearest is sent and the others are marked
+    as passed. A guest who booked after an offset's moment does not get that reminder."""
+    programs = await Program.select(Program.id, Program.reminder_hours)
+    queued = 0
+    for p in programs:
+        hours = parse_hours(p["reminder_hours"]) if p["reminder_hours"] else []
+        if not hours:
+            continue
+        horizon = now + timedelta(hours=max(hours))
+        rows = await Rsvp.select(Rsvp.id, Rsvp.email, Rsvp.slot, Rsvp.created_at, Rsvp.slot.starts_at).where(
+            (Rsvp.program == p["id"]) & (Rsvp.status == "confirmed") & Rsvp.activity.cancelled_at.is_null()
+            & (Rsvp.slot.starts_at > now) & (Rsvp.slot.starts_at <= horizon)
+        )
+        for r in rows:
+            start = r["slot.starts_at"]
+            due = [h for h in hours if start - timedelta(hours=h) <= now and r["created_at"] <= start - timedelta(hours=h)]
+            if not due:
+                continue
+            nearest = min(due)
+            async with write_transaction():
+                fresh = []
+                for h in due:
+                    got = await raw(
+                        "INSERT INTO reminder_sent (rsvp, slot, hours, sent_at) VALUES ({}, {}, {}, {}) "
+                        "ON CONFLICT (rsvp, slot, hours) DO NOTHING RETURNING hours",
+                        r["id"], r["slot"], h, now,
+                    )
+                    fresh += [g["hours"] for g in got]
+                # Re-checked under the write lock: a guest who cancelled a moment ago gets nothing.
+                still = await Rsvp.exists().where((Rsvp.id == r["id"]) & (Rsvp.status == "confirmed"))
+                if nearest in fresh and still:
+                    await OutboxMessage.insert(message_row(kind="reminder", to=r["email"], rsvp_id=r["id"],
+                                                           context={"hours": nearest}, now=now))
+                    queued += 1
+    return queued
+
+
+# ---------------------------------------------------------------- an organizer's message
+
+def _one_line(value: Any, label: str, max_len: int) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise PlannerError(f"{label} is required.", extra={"field": label.lower()})
+    value = value.strip()
+    if "\n" in value or "\r" in value or "\x00" in value:
+        raise PlannerError(f"{label} must be one line.", extra={"field": label.lower()})
+    if len(value) > max_len:
+        raise PlannerError(f"{label} can be at most {max_len} characters.", extra={"field": label.lower()})
+    return value
+
+
+def _audience(value: Any) -> list[str]:
+    chosen = value if isinstance(value, list) else [value] if value else []
+    if not chosen or any(x not in AUDIENCES for x in chosen):
+        raise PlannerError("Choose who gets the message: confirmed guests, the waitlist, or both.", extra={"field": "audience"})
+    return sorted(set(chosen))
+
+
+async def _scope(*, program_id: int | None, activity_id: int | None, user: dict | None) -> tuple[int, int | None]:
+    if activity_id is not None:
+        a = await Activity.select(Activity.id, Activity.program).where(Activity.id == activity_id).first()
+        if not a:
+            raise not_found("That activity")
+        await require_role(user, a["program"], "organizer")
+        return a["program"], a["id"]
+    if program_id is None or not await Program.exists().where(Program.id == program_id):
+        raise not_found("That programme")
+    await require_role(user, program_id, "organizer")
+    return program_id, None
+
+
+async def recipients(*, program_id: int | None = None, activity_id: int | None = None, audience: Any,
+                     user: dict | None) -> list[dict]:
+    """The RSVPs a message would go to: one per email address (a guest with three places gets one message)."""
+    pid, aid = await _scope(program_id=program_id, activity_id=activity_id, user=user)
+    statuses = _audience(audience)
+    q = Rsvp.select(Rsvp.id, Rsvp.email, Rsvp.name).where((Rsvp.program == pid) & Rsvp.status.is_in(statuses))
+    if aid is not None:
+        q = q.where(Rsvp.activity == aid)
+    else:
+        q = q.where(Rsvp.activity.cancelled_at.is_null())
+    seen: set[str] = set()
+    out = []
+    for r in await q.order_by(Rsvp.id):
+        if r["email"] in seen or r["email"].endswith(".invalid"):
+            continue
+        seen.add(r["email"])
+        out.append(r)
+    return out
+
+
+async def broadcast(data: dict, *, program_id: int | None = None, activity_id: int | None = None,
+                    user: dict | None, now: datetime) -> int:
+    """Queue the organizer's message to each chosen guest; returns how many."""
+    subject = _one_line(data.get("subject"), "Subject", 200)
+    message = data.get("message")
+    if not isinstance(message, str) or not message.strip():
+        raise PlannerError("Message is required.", extra={"field": "message"})
+    if len(message) > 5000 or "\x00" in message:
+        raise PlannerError("Message can be at most 5,000 characters.", extra={"field": "message"})
+    people = await recipients(program_id=program_id, activity_id=activity_id, audience=data.get("audience"), user=user)
+    if not people:
+        raise PlannerError("Nobody matches: no guest would get this message.", "conflict", extra={"field": "audience"})
+    async with write_transaction():
+        await OutboxMessage.insert(*[
+            message_row(kind="broadcast", to=r["email"], rsvp_id=r["id"], now=now,
+                        context={"subject": subject, "message": message.strip()})
+            for r in people
+        ])
+    return len(people)
