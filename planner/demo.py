@@ -16,8 +16,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from planner import clock, db
 from planner.accounts import rules as accounts
 from planner.accounts.tables import User
+from planner.inventory import rules as inventory
+from planner.rsvps import replies
 from planner.rsvps import rules as rsvps
 from planner.scheduling import rules as scheduling
+from planner.tickets.rules import Scan, admit
+from planner.rsvps.tables import Rsvp
 from planner.scheduling.tables import Program
 from planner.settings import get_settings
 
@@ -233,7 +237,7 @@ async def _ensure_user(email: str, *, admin: bool, name: str) -> tuple[dict, str
     return {"id": row["id"], "email": row["email"], "is_admin": row["is_admin"]}, note
 
 
-async def _create_activity(program_id: int, plan: dict, *, spaces: dict, hosts: dict, user: dict, now: datetime) -> dict:
+async def _create_activity(program_id: int, plan: dict, *, spaces: dict, hosts: dict, kits: dict, user: dict, now: datetime) -> dict:
     data: dict[str, Any] = {
         "kind": plan.get("kind", "activation"),
         "rsvp_mode": plan.get("rsvp_mode", "open"),
@@ -250,12 +254,49 @@ async def _create_activity(program_id: int, plan: dict, *, spaces: dict, hosts: 
     for key in ("max_guests", "promotion", "slot_minutes", "slot_gap_minutes", "walkin_estimate", "rsvp_deadline"):
         if key in plan:
             data[key] = plan[key]
+    if plan.get("kit"):
+        data["kit_id"] = kits[plan["kit"]]["id"]
     return await scheduling.create_activity(program_id, data, user=user, now=now)
 
 
-async def _rsvp(activity: dict, person: dict, *, now: datetime, **extra: Any) -> dict:
-    out, _created = await rsvps.create_rsvp(activity["id"], {**person, **extra}, now=now)
+async def _rsvp(activity: dict, person: dict, *, now: datetime, language: str = "en", **extra: Any) -> dict:
+    out, _created = await rsvps.create_rsvp(activity["id"], {**person, **extra}, now=now, language=language)
     return out
+
+
+# Stock items, and the kits handed out at the door (a bill of materials each).
+ITEMS = {
+    "earplugs": {"name": "Foam earplugs (pair)", "sku": "EAR-01", "low_stock_at": 50, "receive": 600},
+    "mask": {"name": "Eye mask", "sku": "MASK-01", "low_stock_at": 20, "receive": 150},
+    "tea": {"name": "Herbal tea sachet", "sku": "TEA-01", "low_stock_at": 40, "receive": 400},
+    "journal": {"name": "Pocket journal", "sku": "JRN-01", "low_stock_at": 10, "receive": 60},
+}
+KITS = {
+    "rest": {"name": "Rest kit", "sku": "KIT-REST", "items": {"earplugs": 1, "mask": 1, "tea": 1}, "assemble": 80,
+             "shelves": {"tent": 50, "quiet": 15}},
+    "writer": {"name": "Writer's kit", "sku": "KIT-WRITE", "items": {"journal": 1, "tea": 2}, "assemble": 20,
+               "shelves": {"studio": 12}},
+}
+
+
+async def _stock(pid: int, spaces: dict, user: dict, now: datetime) -> dict:
+    """Deliveries into the warehouse, kits assembled there and packed onto the spaces' shelves."""
+    items = {}
+    for key, spec in ITEMS.items():
+        items[key] = await inventory.add_item(pid, {k: spec[k] for k in ("name", "sku", "low_stock_at")}, user=user, now=now)
+        await inventory.move_stock(pid, {"item_id": items[key]["id"], "quantity": spec["receive"], "kind": "receive",
+                                         "reason": "Delivery from the sponsor"}, user=user, now=now)
+    kits = {}
+    for key, spec in KITS.items():
+        kits[key] = await inventory.add_kit(pid, {"name": spec["name"], "sku": spec["sku"], "items": [
+            {"item_id": items[i]["id"], "quantity": q} for i, q in spec["items"].items()]}, user=user, now=now)
+        await inventory.move_stock(pid, {"item_id": kits[key]["id"], "quantity": spec["assemble"], "kind": "assemble"}, user=user, now=now)
+        warehouse = await inventory.warehouse_id(pid)
+        for space, n in spec["shelves"].items():
+            shelf = await inventory.space_location_id(spaces[space]["id"])
+            await inventory.move_stock(pid, {"item_id": kits[key]["id"], "quantity": n, "kind": "transfer",
+                                             "location_id": warehouse, "to_location_id": shelf}, user=user, now=now)
+    return kits
 
 
 async def _build(organizer: dict, staff_email: str, now: datetime) -> int:
@@ -293,9 +334,15 @@ async def _build(organizer: dict, staff_email: str, now: datetime) -> int:
         "by Sam Whitaker, about touring, drinking culture and choosing your own pace. By invitation; one plus-one each.",
     ))
     plans.sort(key=lambda p: (p["day"], p["start"]))
+    kits = await _stock(pid, spaces, organizer, now)
+    for plan in plans:
+        if plan["key"].startswith(("soundbath", "postset", "quiet-am")):
+            plan["kit"] = "rest"
+        elif plan["key"] == "residency":
+            plan["kit"] = "writer"
     acts = {}
     for plan in plans:
-        acts[plan["key"]] = await _create_activity(pid, plan, spaces=spaces, hosts=hosts, user=organizer, now=now)
+        acts[plan["key"]] = await _create_activity(pid, plan, spaces=spaces, hosts=hosts, kits=kits, user=organizer, now=now)
 
     # Questions: access needs (sensitive) on the residency and the dinners, dietary needs per dinner guest.
     residency = acts["residency"]
@@ -323,6 +370,11 @@ async def _build(organizer: dict, staff_email: str, now: datetime) -> int:
     massage = acts["massage-day1"]
     for slot in massage["slots"][:4]:
         await _rsvp(massage, guest(next(g)), now=now, slot_id=slot["id"])
+    # The first massage slot also has someone waiting; the guest page opens on the first free slot.
+    await _rsvp(massage, guest(next(g)), now=now, slot_id=massage["slots"][0]["id"])
+
+    # A Spanish-speaking guest: their page and e-mails are in Spanish.
+    await _rsvp(acts["circle-day2"], {"name": "Valentina Ortiz", "email": "valentina.ortiz@example.com"}, now=now, language="es")
 
     # Full, with a small waitlist: the day-1 vocal session (8 seats, 11 people).
     for i in range(11):
@@ -358,6 +410,16 @@ async def _build(organizer: dict, staff_email: str, now: datetime) -> int:
     ]
     for (person, inv), extra in zip(invites, accepted):
         await _rsvp(dinner, person, now=now, invite_code=inv["invite_code"], **extra)
+    # One invitee said no; the organizer sees the answer.
+    await replies.decline_invitation(dinner["id"], invites[4][1]["invite_code"], now=now)
+
+    # Check-ins at the tent door on the first morning, each handing out a rest kit from the tent's shelf.
+    staff = await _user(staff_email)
+    soundbath = acts["soundbath-day1"]
+    opens = datetime.fromisoformat(soundbath["starts_at"])
+    for i, r in enumerate(await Rsvp.select(Rsvp.ticket_code).where((Rsvp.activity == soundbath["id"]) & (Rsvp.status == "confirmed")).order_by(Rsvp.id).limit(5)):
+        await admit(Scan(code=r["ticket_code"], scan_id=f"demo-{soundbath['id']}-{i}", scanned_at=opens + timedelta(minutes=2 + i)),
+                    user=staff, device="Tent door (demo)", now=now)
     # And a couple on the second dinner, not answered yet.
     for i in range(2):
         await rsvps.invite(acts["dinner-2"]["id"], guest(16 + i), user=organizer, now=now)
