@@ -206,8 +206,18 @@ async def guest_cancel_confirm(request: Request, rsvp_id: int, token: str | None
     return page("rsvps/guest_cancel.html", **ctx)
 
 
+@post("/r/{rsvp_id:int}/cancel", include_in_schema=False, status_code=200)
+async def guest_cancel(request: Request, rsvp_id: int, token: str | None = None) -> Template | Redirect:
+    # Its own route: the confirmation page above holds the GET of this path.
+    return await _guest_do(request, rsvp_id, "cancel", token)
+
+
 @post("/r/{rsvp_id:int}/{action:str}", include_in_schema=False, status_code=200)
 async def guest_action(request: Request, rsvp_id: int, action: str, token: str | None = None) -> Template | Redirect:
+    return await _guest_do(request, rsvp_id, action, token)
+
+
+async def _guest_do(request: Request, rsvp_id: int, action: str, token: str | None) -> Template | Redirect:
     raw = await request.form()
     token = token or raw.get("token")
     now = utcnow()
@@ -256,4 +266,4 @@ async def program_public(request: Request, program_id: int, kind: str | None = N
 
 
 def guest_handlers() -> list:
-    return [activity_public, activity_rsvp, invitation_decline, guest_page, guest_cancel_confirm, guest_action, program_public]
+    return [activity_public, activity_rsvp, invitation_decline, guest_page, guest_cancel_confirm, guest_cancel, guest_action, program_public]
