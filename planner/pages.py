@@ -551,9 +551,46 @@ async def host_delete(request: Request, host_id: int, data: dict[str, Any] = For
     return Redirect(f"/programs/{ctx['program']['id']}?m=deleted", status_code=303)
 
 
+async def _item_ctx(item_id: int, user: User) -> dict:
+    usage = await inventory.item_usage(item_id, user=user)
+    program = await sched.get_program(usage["item"]["program_id"], user=user)
+    return {**usage, "program": program}
+
+
+@get("/items/{item_id:int}/edit", include_in_schema=False)
+async def item_edit(request: Request, item_id: int, user: User = NoCheck) -> Template:
+    _need(user, request)
+    ctx = await _item_ctx(item_id, user)
+    return page("scheduling/item_edit.html", user, **ctx, form=ctx["item"], error=None)
+
+
+@post("/items/{item_id:int}/edit", include_in_schema=False, status_code=200)
+async def item_update(request: Request, item_id: int, data: dict[str, Any] = Form, user: User = NoCheck) -> Template | Redirect:
+    _need(user, request)
+    try:
+        it = await inventory.update_item(item_id, {k: data.get(k) for k in ("name", "sku", "unit", "low_stock_at")}, user=user)
+    except PlannerError as exc:
+        ctx = await _item_ctx(item_id, user)
+        return page("scheduling/item_edit.html", user, status_code=exc.status_code, **ctx, form=dict(data), error=exc.message)
+    return Redirect(f"/programs/{it['program_id']}/stock", status_code=303)
+
+
+@post("/items/{item_id:int}/delete", include_in_schema=False, status_code=200)
+async def item_delete(request: Request, item_id: int, data: dict[str, Any] = Form, user: User = NoCheck) -> Template | Redirect:
+    _need(user, request)
+    ctx = await _item_ctx(item_id, user)
+    if data.get("confirmed") != "yes":
+        return page("scheduling/item_edit.html", user, **ctx, form=ctx["item"], error=None, confirm_delete=True)
+    try:
+        await inventory.delete_item(item_id, user=user)
+    except PlannerError as exc:
+        return page("scheduling/item_edit.html", user, status_code=exc.status_code, **ctx, form=ctx["item"], error=exc.message)
+    return Redirect(f"/programs/{ctx['program']['id']}/stock", status_code=303)
+
+
 def page_handlers() -> list:
     return [home, program_new, program_create, program_page, space_create, host_create, schedule_page,
             activity_new, activity_create, activity_edit, activity_update, member_add, host_away, activity_manage, activity_action,
             activity_confirm, activity_duplicate_form, activity_duplicate, activity_message_form, activity_message,
             program_message_form, program_message, program_edit, program_update, space_edit, space_update, space_delete,
-            host_edit, host_update, host_delete, *guest_handlers()]
+            host_edit, host_update, host_delete, item_edit, item_update, item_delete, *guest_handlers()]

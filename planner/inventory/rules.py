@@ -24,7 +24,7 @@ from planner.fields import whole
 from planner.errors import PlannerError, not_found
 from planner.inventory.tables import Item, KitComponent, Location, StockLevel, StockMovement
 from planner.mail.rules import enqueue
-from planner.scheduling.tables import Membership, Program, Slot, Space
+from planner.scheduling.tables import Activity, Membership, Program, Slot, Space
 from planner.settings import get_settings
 
 # Kinds a person may post; "hand_out" from the API is a manual hand-out (a walk-in without a ticket).
@@ -360,6 +360,35 @@ async def update_item(item_id: Any, data: dict, *, user: dict | None) -> dict:
         await _check_sku_free(it["program"], fields["sku"], exclude=it["id"])
         await Item.update(fields).where(Item.id == it["id"])
     return item_out({**it, **fields})
+
+
+async def item_usage(item_id: Any, *, user: dict | None) -> dict:
+    """What deleting an item or kit would touch: its ledger lines, the kits it is in, the activities handing it out."""
+    it = await Item.select().where(Item.id == _id(item_id, "item_id")).first()
+    if not it:
+        raise not_found("That item")
+    await require_role(user, it["program"], "organizer")
+    kits = await KitComponent.select(KitComponent.kit.name).where(KitComponent.item == it["id"])
+    acts = await Activity.select(Activity.id, Activity.title).where(Activity.kit == it["id"])
+    return {"item": item_out(it), "movements": await StockMovement.count().where(StockMovement.item == it["id"]),
+            "kits": [k["kit.name"] for k in kits], "activities": acts}
+
+
+async def delete_item(item_id: Any, *, user: dict | None) -> None:
+    """Delete an item or kit that nothing refers to; stock history is never rewritten, so an item with
+    ledger lines stays (set its alert to 0 instead)."""
+    usage = await item_usage(item_id, user=user)
+    it = usage["item"]
+    if usage["movements"]:
+        raise PlannerError(f"{it['name']} has {usage['movements']} stock movements on record, so it stays; the ledger is never rewritten.", "conflict")
+    if usage["kits"]:
+        raise PlannerError(f"{it['name']} is part of the kit {usage['kits'][0]}; change or delete that kit first.", "conflict")
+    if usage["activities"]:
+        raise PlannerError(f"{usage['activities'][0]['title']} hands out {it['name']}; choose another kit there first.", "conflict")
+    async with write_transaction():
+        await StockLevel.delete().where(StockLevel.item == it["id"])
+        await KitComponent.delete().where(KitComponent.kit == it["id"])
+        await Item.delete().where(Item.id == it["id"])
 
 
 async def list_items(program_id: int, *, user: dict | None) -> list[dict]:

@@ -83,3 +83,14 @@ async def update_resource(resource_id: int, data: dict, *, user: dict | None) ->
         await SupportResource.update(values).where(SupportResource.id == resource_id)
     r = await SupportResource.select().where(SupportResource.id == resource_id).first()
     return resource_out(r, full=True)
+
+
+async def delete_resource(resource_id: int, *, user: dict | None) -> None:
+    """Delete a programme's own copy of a resource. The emergency number stays (hide it if it must not show)."""
+    r = await SupportResource.select().where(SupportResource.id == resource_id).first()
+    if not r:
+        raise not_found("That resource")
+    await require_role(user, r["program"], "organizer")
+    if r["kind"] == "emergency":
+        raise PlannerError("The emergency number cannot be deleted; hide it if it must not show.", "conflict")
+    await SupportResource.delete().where(SupportResource.id == resource_id)

@@ -73,7 +73,9 @@ async def resources_action(request: Request, program_id: int, user: User = Depen
     form = await request.form()
     data = {k: form.get(k) for k in form.keys()}
     try:
-        if data.get("resource_id"):
+        if data.get("resource_id") and data.get("delete") == "yes":
+            await rules.delete_resource(int(data["resource_id"]), user=user)
+        elif data.get("resource_id"):
             change = {"enabled": data.get("enabled") == "1"} if "enabled" in data else {k: v for k, v in data.items() if k != "resource_id"}
             await rules.update_resource(int(data["resource_id"]), change, user=user)
         else:

@@ -204,3 +204,31 @@ async def test_guest_list_shows_sensitive_answers_marked_and_audited(api, setup,
     assert "Vegan" in page.text and "Nut allergy" in page.text and "Plus-one 1" in page.text
     assert "sensitive-mark" in page.text and "10:30–11:00" in page.text and "not yet" in page.text
     assert await AuditEvent.count().where(AuditEvent.action == "sensitive_viewed") == before + 1
+
+
+async def test_items_and_resources_delete_only_what_nothing_needs(api, setup, client):
+    from planner.inventory.tables import Item
+    from planner.resources.tables import SupportResource
+
+    pid = setup["program"]["id"]
+    spare = (await api.post(f"/api/programs/{pid}/items", {"name": "Spare pens"}, expect=201)).json()
+    kit = await _kit(api, pid)  # made of Earplugs
+    ear = await Item.select().where(Item.name == "Earplugs").first()
+    await login(client)
+    tok = await form_token(client, f"/items/{spare['id']}/edit")
+    r = await client.post(f"/items/{ear['id']}/delete", data={"_csrf_token": tok})
+    assert r.status_code == 200 and f"part of the kit {kit['name']}" in r.text
+    r = await client.post(f"/items/{ear['id']}/delete", data={"_csrf_token": tok, "confirmed": "yes"})
+    assert r.status_code == 409 and await Item.count().where(Item.id == ear["id"]) == 1
+    r = await client.post(f"/items/{spare['id']}/delete", data={"_csrf_token": tok, "confirmed": "yes"})
+    assert r.status_code == 303 and await Item.count().where(Item.id == spare["id"]) == 0
+    r = await client.post(f"/items/{kit['id']}/edit", data={"_csrf_token": tok, "name": "Sleep kit", "low_stock_at": "5"})
+    assert r.status_code == 303 and (await Item.select(Item.name).where(Item.id == kit["id"]).first())["name"] == "Sleep kit"
+
+    lines = await SupportResource.select().where(SupportResource.program == pid)
+    emergency = next(x for x in lines if x["kind"] == "emergency")
+    other = next(x for x in lines if x["kind"] != "emergency")
+    for row in (emergency, other):
+        await client.post(f"/programs/{pid}/resources", data={"_csrf_token": tok, "resource_id": str(row["id"]), "delete": "yes"})
+    left = {x["id"] for x in await SupportResource.select(SupportResource.id).where(SupportResource.program == pid)}
+    assert emergency["id"] in left and other["id"] not in left
