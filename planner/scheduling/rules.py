@@ -10,7 +10,7 @@ from babel import Locale
 from planner.accounts.rules import normalise_email, require_role
 from planner.accounts.tables import User
 from planner.clock import as_utc, local, parse_date, zone
-from planner.db import locked, write_transaction
+from planner.db import locked, raw, write_transaction
 from planner.errors import PlannerError, not_found
 from planner.fields import loads, whole
 from planner.rsvps.messages import parse_hours
@@ -258,6 +258,8 @@ async def delete_space(space_id: Any, *, user: dict | None) -> None:
         if await Activity.exists().where(Activity.space == s["id"]):
             n = await Activity.count().where(Activity.space == s["id"])
             raise PlannerError(f"{n} activit{'y uses' if n == 1 else 'ies use'} {s['name']}; move or delete them first.", "conflict")
+        if (await raw("SELECT count(*) AS n FROM presence_scan WHERE space = {}", s["id"]))[0]["n"]:
+            raise PlannerError(f"{s['name']} has entry and exit scans on record, so it stays.", "conflict")
         shelves = [r["id"] for r in await Location.select(Location.id).where(Location.space == s["id"])]
         if shelves and await StockMovement.exists().where(StockMovement.location.is_in(shelves)):
             raise PlannerError(f"{s['name']}'s shelf has stock history; move its stock to the warehouse and keep the space.", "conflict")
