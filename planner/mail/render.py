@@ -45,6 +45,7 @@ LEADS = {
     "invitation": _("You are invited. Use your personal link to reply; it is yours alone."),
     "activity_changed": _("The details of your activity changed. The updated calendar invite is attached."),
     "activity_cancelled": _("The organizers cancelled this activity. {reason}"),
+    "removed": _("The organizers removed your place. {reason}"),
     "reminder": _("A reminder that your place is coming up. Your ticket is on your page; if you cannot come, please cancel there so someone else can have the seat."),
     "broadcast": _("A message from the organizers:\n\n{message}"),
 }
@@ -92,7 +93,9 @@ async def render(row: dict) -> Rendered:
         lead = t(LEADS[kind]).replace("{message}", str(ctx.get("message") or ""))
     else:
         subject = t(SUBJECTS[kind]).format(title=a["title"], hours=hours)
-        lead = t(LEADS[kind]).format(position=position, expires=expires, reason=reason)
+        # A guest the organizers removed is told so, not that they cancelled themselves.
+        lead_key = "removed" if kind == "cancelled" and ctx.get("by_guest") is False else kind
+        lead = t(LEADS[lead_key]).format(position=position, expires=expires, reason=reason)
     lines = [t(_("Hello {name},")).format(name=r["name"]), "", lead, "", f"{a['title']}", _when(a, p)]
     lines += ["", t(_("Your page (keep this link private): {url}")).format(url=u["manage_url"])]
     from planner.resources.tables import SupportResource

@@ -92,7 +92,10 @@ async def test_guest_rsvps_cancels_and_the_next_in_line_is_confirmed(live_server
         await page.goto(first_url)
         async with page.expect_navigation():
             await page.click("text=Cancel my place")
-        await page.locator("#status", has_text="Cancelled").wait_for()
+        # A confirmation first, saying what will happen.
+        async with page.expect_navigation():
+            await page.click("text=Yes, cancel my place")
+        await page.locator("#status", has_text="You cancelled your place").wait_for()
 
         await page.goto(second_url)
         await page.locator("#status", has_text="Confirmed").wait_for()

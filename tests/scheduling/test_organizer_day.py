@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from planner.audit.tables import AuditEvent
 from planner.clock import utcnow
+from planner.mail.render import render
 from planner.mail.tables import OutboxMessage
 from planner.mail.worker import run_once
 from planner.rsvps.tables import Question, Rsvp
@@ -163,6 +164,9 @@ async def test_remove_guest_is_confirmed_and_the_guest_is_not_told_they_cancelle
     guest = await client.get(ana["manage_url"].replace("http://testserver.local", ""))
     assert "The organizers removed this place" in guest.text and "You cancelled" not in guest.text
     assert "Book again" not in guest.text and "Double booking" in guest.text
+    row = await OutboxMessage.select().where((OutboxMessage.rsvp == ana["id"]) & (OutboxMessage.kind == "cancelled")).first()
+    mail = await render(row)
+    assert "The organizers removed your place. Double booking" in mail.text and "If this was a mistake" not in mail.text
 
 
 async def test_repeat_an_activity_on_other_days(api, setup, client):
