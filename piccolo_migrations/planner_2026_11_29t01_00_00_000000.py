@@ -46,6 +46,7 @@ async def forwards():
             await table.create_table(if_not_exists=True).run()
         engine = engine_finder()
         await engine.run_ddl('CREATE INDEX IF NOT EXISTS throttle_hit_key_at ON throttle_hit ("key", "at")')
+        await engine.run_ddl('CREATE INDEX IF NOT EXISTS throttle_hit_at ON throttle_hit ("at")')
         await engine.run_ddl('CREATE INDEX IF NOT EXISTS user_session_expires_at ON user_session (expires_at)')
         for ddl in ("ALTER TABLE api_token ADD COLUMN label VARCHAR(100) NOT NULL DEFAULT ''",
                     "ALTER TABLE api_token ADD COLUMN expires_at TIMESTAMPTZ NULL",

@@ -86,15 +86,18 @@ async def authenticate(email: str, password: str, *, now: datetime, client: str,
     failing from many clients at once has each further attempt slowed instead."""
     key = (email or "").strip().lower()[:254]
     limits = login_limits(client, key, attempts=attempts, client_attempts=client_attempts, window_seconds=window_seconds)
-    await throttle.check(*limits, now=now, message="Too many failed logins from your connection.")
+    # Every attempt is counted before the password is checked; a good one is forgotten again.
+    counted = await throttle.take_strict(*limits, now=now, message="Too many failed logins from your connection.")
     account_key = f"login:account:{key}"
     failures = await throttle.count(account_key, now=now, window=timedelta(seconds=window_seconds))
     if failures > ACCOUNT_FREE_FAILURES:
         await asyncio.sleep(min(ACCOUNT_DELAY_CAP, ACCOUNT_DELAY_STEP * (failures - ACCOUNT_FREE_FAILURES)))
     user = await User.select().where(User.email == key).first()
     if not password_matches(user["password_hash"] if user else None, password):
-        await throttle.hit(*(limit.key for limit in limits), account_key, now=now)
+        await throttle.hit(account_key, now=now)
+        await throttle.prune(now=now)
         raise PlannerError("The email or password is not right.", "unauthorized")
+    await throttle.forget(counted)
     await throttle.clear(limits[0].key)
     return user
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from planner.accounts.rules import token_hash
 from planner.accounts.tables import UserSession
 from planner.db import raw
+from planner.throttle.rules import prune
 
 SESSION_DAYS = 14
 TOUCH = timedelta(minutes=5)
@@ -23,8 +24,9 @@ async def start_session(user_id: int, *, now: datetime, user_agent: str = "") ->
     secret = secrets.token_urlsafe(32)
     await UserSession.insert(UserSession(user=user_id, key_hash=token_hash(secret), created_at=now, last_seen_at=now,
                                          expires_at=now + timedelta(days=SESSION_DAYS), user_agent=(user_agent or "")[:200]))
-    # Sessions long expired are forgotten as new ones start.
+    # Sessions long expired, and attempts older than any throttle window, are forgotten as new sessions start.
     await UserSession.delete().where(UserSession.expires_at < now - timedelta(days=1))
+    await prune(now=now)
     return secret
 
 

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from planner.db import is_postgres, raw, write_transaction
 from planner.errors import PlannerError
 from planner.throttle.tables import ThrottleHit
 
@@ -55,15 +56,51 @@ async def check(*limits: Limit, now: datetime, message: str) -> None:
                            extra={"retry_after": wait})
 
 
+async def take(*limits: Limit, count: str, now: datetime, message: str) -> None:
+    """Check the limits and count one attempt under `count` in a single statement (it runs on the
+    RSVP hot path): the row is written only if every limit still has room, else 429 as `check`."""
+    conditions = " AND ".join(
+        '(SELECT COUNT(*) FROM throttle_hit WHERE "key" = {} AND "at" > {}) < {}' for _ in limits)
+    args: list = []
+    for limit in limits:
+        args += [limit.key, now - limit.window, limit.attempts]
+    values = "CAST({} AS VARCHAR), CAST({} AS TIMESTAMPTZ)" if is_postgres() else "{}, {}"
+    written = await raw(f'INSERT INTO throttle_hit ("key", "at") SELECT {values} WHERE {conditions} RETURNING id',
+                        count[:KEY_MAX], now, *args)
+    if not written:
+        await check(*limits, now=now, message=message)
+
+
+async def take_strict(*limits: Limit, now: datetime, message: str) -> list[int]:
+    """Check the limits and count one attempt under each of their keys, serialised per client (the
+    first limit's key) so that concurrent attempts cannot all pass the check before any is counted.
+    Returns the rows written, for `forget` when the attempt turns out to be a good one."""
+    async with write_transaction():
+        if is_postgres():
+            # On SQLite the IMMEDIATE transaction already serialises every writer.
+            await raw("SELECT pg_advisory_xact_lock(hashtext({}))", limits[0].key)
+        await check(*limits, now=now, message=message)
+        rows = await ThrottleHit.insert(*(ThrottleHit(key=limit.key, at=now) for limit in limits)).returning(ThrottleHit.id)
+    return [r["id"] for r in rows]
+
+
+async def forget(ids: list[int]) -> None:
+    if ids:
+        await ThrottleHit.delete().where(ThrottleHit.id.is_in(ids))
+
+
+async def prune(*, now: datetime, keep: timedelta = timedelta(days=1)) -> None:
+    """Forget attempts older than any window."""
+    await ThrottleHit.delete().where(ThrottleHit.at < now - keep)
+
+
 async def count(key: str, *, now: datetime, window: timedelta) -> int:
     return await ThrottleHit.count().where((ThrottleHit.key == key[:KEY_MAX]) & (ThrottleHit.at > now - window))
 
 
-async def hit(*keys: str, now: datetime, keep: timedelta = timedelta(days=1)) -> None:
-    """Count one attempt under each key; forget this key's attempts older than `keep`."""
-    keys = tuple(k[:KEY_MAX] for k in keys)
-    await ThrottleHit.insert(*(ThrottleHit(key=k, at=now) for k in keys))
-    await ThrottleHit.delete().where(ThrottleHit.key.is_in(list(keys)) & (ThrottleHit.at < now - keep))
+async def hit(*keys: str, now: datetime) -> None:
+    """Count one attempt under each key."""
+    await ThrottleHit.insert(*(ThrottleHit(key=k[:KEY_MAX], at=now) for k in keys))
 
 
 async def clear(*keys: str) -> None:

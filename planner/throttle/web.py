@@ -1,9 +1,9 @@
 """The throttle at the HTTP edge for guesses a stranger can make without an account: unknown guest
 tokens (any URL with `?token=`), unknown invite codes and mass RSVPs (the RSVP-create endpoints).
 
-`check_guesses` runs before the handler and refuses with 429 once a client has made too many;
-`GuessCounter` counts after the answer is sent, from its status: a 404 to a token or invite code is
-a wrong guess, a 2xx/3xx to an RSVP-create call is one RSVP made.
+`check_guesses` runs before the handler and refuses with 429 once a client has made too many (an
+RSVP-create call is counted there, as an attempt); `GuessCounter` counts after the answer is sent:
+a 404 to a token or an RSVP-create call (an unknown invite code or activity) is a wrong guess.
 """
 from __future__ import annotations
 
@@ -28,28 +28,35 @@ def _client(scope: Scope) -> str:
     return str(client[0]) if client else "unknown"
 
 
-def _limits(method: str, path: str, query: bytes, client: str) -> list[tuple[throttle.Limit, str]]:
-    """(limit, what counts as an attempt) for this request: "404" or "ok"."""
-    out = []
+def _limits(method: str, path: str, query: bytes, client: str) -> tuple[list[throttle.Limit], str | None]:
+    """The limits for this request, and the key each attempt is counted under up front (if any);
+    404s are counted after the answer under every key but that one."""
+    limits, upfront = [], None
     if re.search(rb"(^|&)token=", query):
-        out.append((throttle.Limit(f"guess:token:{client}", TOKEN_GUESSES, WINDOW), "404"))
+        limits.append(throttle.Limit(f"guess:token:{client}", TOKEN_GUESSES, WINDOW))
     if method == "POST" and RSVP_CREATE.match(path):
-        out.append((throttle.Limit(f"guess:invite:{client}", INVITE_GUESSES, WINDOW), "404"))
+        limits.append(throttle.Limit(f"guess:invite:{client}", INVITE_GUESSES, WINDOW))
         per_client = get_settings().rsvp_client_limit
         if per_client:
-            out.append((throttle.Limit(f"rsvp:client:{client}", per_client, WINDOW), "ok"))
-    return out
+            limits.append(throttle.Limit(f"rsvp:client:{client}", per_client, WINDOW))
+            upfront = limits[-1].key
+    return limits, upfront
 
 
 async def check_guesses(request: Request) -> None:
-    limits = _limits(request.method, request.url.path, request.scope.get("query_string", b""), _client(request.scope))
-    if limits:
-        await throttle.check(*(limit for limit, _ in limits), now=utcnow(),
-                             message="Too many tries from your connection in a short time.")
+    limits, upfront = _limits(request.method, request.url.path, request.scope.get("query_string", b""), _client(request.scope))
+    if not limits:
+        return
+    message = "Too many tries from your connection in a short time."
+    if upfront:
+        # On the RSVP path: check every limit and count this RSVP in one statement.
+        await throttle.take(*limits, count=upfront, now=utcnow(), message=message)
+    else:
+        await throttle.check(*limits, now=utcnow(), message=message)
 
 
 class GuessCounter:
-    """ASGI middleware: counts attempts for `check_guesses` once the answer is on its way."""
+    """ASGI middleware: counts wrong guesses (404s) for `check_guesses` once the answer is on its way."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -58,7 +65,7 @@ class GuessCounter:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limits = _limits(scope["method"], scope["path"], scope.get("query_string", b""), _client(scope))
+        limits, upfront = _limits(scope["method"], scope["path"], scope.get("query_string", b""), _client(scope))
         if not limits:
             await self.app(scope, receive, send)
             return
@@ -71,7 +78,5 @@ class GuessCounter:
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
-        ok = 200 <= status < 400
-        keys = [limit.key for limit, when in limits if (when == "404" and status == 404) or (when == "ok" and ok)]
-        if keys:
-            await throttle.hit(*keys, now=utcnow(), keep=WINDOW)
+        if status == 404:
+            await throttle.hit(*(limit.key for limit in limits if limit.key != upfront), now=utcnow())
