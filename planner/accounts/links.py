@@ -6,7 +6,13 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from planner.accounts.rules import NO_PASSWORD, hash_password, normalise_email, password_matches, token_hash
+from planner.accounts.rules import (
+    NO_PASSWORD,
+    hash_password,
+    normalise_email,
+    password_matches,
+    token_hash,
+)
 from planner.accounts.sessions import end_sessions
 from planner.accounts.tables import AccountLink, User
 from planner.audit.rules import record

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import re
+from datetime import timedelta
 
 import pytest
 
+from planner.accounts import links
 from planner.accounts.tables import AccountLink, User, UserSession
 from planner.audit.tables import AuditEvent
+from planner.clock import utcnow
 from planner.mail.worker import run_once
 from planner.scheduling.tables import Membership
 from planner.settings import get_settings
@@ -199,12 +202,7 @@ async def test_password_reset_by_email_ends_other_sessions(app, client, smtp):
     assert (await client.post("/api/auth/token", json={"email": "organizer@example.org", "password": "reset passphrase"})).status_code == 201
 
 
-async def test_reset_link_expires(app, client, smtp):
-    from datetime import timedelta
-
-    from planner.accounts import links
-    from planner.clock import utcnow
-
+async def test_reset_link_expires(app, client):
     user = await make_user()
     secret = await links.create_link(user["id"], "reset", now=utcnow() - timedelta(hours=2))
     assert (await client.get("/account/set-password", params={"token": secret})).status_code == 404

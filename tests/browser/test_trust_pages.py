@@ -10,7 +10,13 @@ import pytest
 from litestar.routes import HTTPRoute
 
 from planner.app import create_app
-from tests.browser.conftest import ADMIN_EMAIL, add_staff, login, rsvp, seed_running_activity
+from tests.browser.conftest import (
+    ADMIN_EMAIL,
+    add_staff,
+    login,
+    rsvp,
+    seed_running_activity,
+)
 
 pytestmark = pytest.mark.browser
 
