@@ -92,7 +92,8 @@ async def test_team_account_and_audit_pages_at_phone_and_desktop(live_server, br
         page = await ctx.new_page()
         try:
             await login(page, live_server, ADMIN_EMAIL)
-            for name, path in (("team", f"/programs/{pid}/team"), ("account", "/account"), ("audit", f"/programs/{pid}/audit")):
+            for name, path in (("team", f"/programs/{pid}/team"), ("account", "/account"), ("audit", f"/programs/{pid}/audit"),
+                               ("admin", "/admin"), ("reset", "/account/reset")):
                 await page.goto(f"{live_server.base_url}{path}")
                 if shots:
                     shots.mkdir(parents=True, exist_ok=True)
