@@ -344,12 +344,15 @@ async def activity_rsvp(request: Request, activity_id: int) -> Template | Redire
     body = {"name": form.get("name"), "email": form.get("email"), "guests": form.get("guests") or 0,
             "slot_id": form.get("slot_id") or None, "answers": answers, "invite_code": form.get("invite") or None}
     try:
-        out, _ = await rsvps.create_rsvp(activity_id, body, now=utcnow(), language=current_language.get())
+        out, created = await rsvps.create_rsvp(activity_id, body, now=utcnow(), language=current_language.get())
     except PlannerError as exc:
         a, p, space = await _public_activity(activity_id)
         return page("rsvps/activity.html", None, status_code=exc.status_code, activity=a, program=p, space=space,
                     questions=questions, invite=form.get("invite"), invitation=None, error=exc.message, form=form,
                     resources=await _resources(p["id"]), closed=_closed(a))
+    if not created:
+        a, p, space = await _public_activity(activity_id)
+        return page("rsvps/check_email.html", None, activity=a, program=p)
     return Redirect("/r/" + out["manage_url"].split("/r/", 1)[1] + f"&new=1&lang={current_language.get()}", status_code=303)
 
 

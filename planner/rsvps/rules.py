@@ -290,7 +290,8 @@ async def _fast_rsvp(a: dict, slot_id: int, *, name: str, email: str, guests: in
 
 
 async def create_rsvp(activity_id: Any, data: dict, *, now: datetime, language: str = "en") -> tuple[dict, bool]:
-    """RSVP, apply or take an invitation. Returns (rsvp, created); a repeat by the same email returns the first."""
+    """RSVP, apply or take an invitation. Returns (rsvp, True), or (REPEAT_ANSWER, False) for an address
+    that already holds an active RSVP here: its link is e-mailed to that address again instead."""
     if not isinstance(data, dict):
         raise PlannerError("Send a JSON object with name and email.")
     a = await _open_activity(activity_id, now)
@@ -321,7 +322,8 @@ async def create_rsvp(activity_id: Any, data: dict, *, now: datetime, language: 
             (Rsvp.activity == a["id"]) & (Rsvp.email == email) & Rsvp.status.is_in(list(ACTIVE))
         ).first()
         if existing:
-            return rsvp_out(existing, position=await waitlist_position(existing)), False
+            await resend_link(existing["id"], email, now=now)
+            return dict(REPEAT_ANSWER), False
         if invitation is not None:
             if invitation["used"]:
                 raise PlannerError("This invitation was already used; open your personal link to change your RSVP.", "conflict", extra={"field": "invite_code"})
@@ -349,6 +351,29 @@ async def create_rsvp(activity_id: Any, data: dict, *, now: datetime, language: 
         await enqueue(kind=status, to=email, rsvp_id=rid, context={"position": position}, now=now)
     r = {**row.to_dict(), "id": rid, "program": a["program"], "activity": a["id"], "slot": slot_id}
     return rsvp_out(r, position=position), True
+
+
+# A repeat RSVP by an address that already holds a place answers this, whoever sent it: never that
+# RSVP's link, ticket, name or answers. The guest's own link goes to their inbox instead.
+REPEAT_ANSWER = {
+    "status": "check_email",
+    "detail": "This e-mail address already has a place here. We have e-mailed its personal link to that "
+              "address again; open it from there to see or change the RSVP.",
+}
+RESEND_EVERY = timedelta(minutes=5)
+
+
+async def resend_link(rsvp_id: int, email: str, *, now: datetime) -> bool:
+    """E-mail a guest's own link again, at most once per RESEND_EVERY per RSVP. The conditional
+    update decides, so concurrent repeats send one message. True when a message was queued."""
+    since = now - RESEND_EVERY
+    done = await Rsvp.update({Rsvp.link_resent_at: now}).where(
+        (Rsvp.id == rsvp_id) & (Rsvp.link_resent_at.is_null() | (Rsvp.link_resent_at < since))
+    ).returning(Rsvp.id)
+    if not done:
+        return False
+    await enqueue(kind="link_resent", to=email, rsvp_id=rsvp_id, now=now)
+    return True
 
 
 async def guest_rsvp(rsvp_id: Any, token: str | None) -> dict:

@@ -32,6 +32,7 @@ class Rsvp(Table, tablename="rsvp"):
     language = Varchar(length=10, default="en")
     offer_expires_at = Timestamptz(null=True, default=None)
     note = Text(default="", help_text="Organizer's reason for a manual change.")
+    link_resent_at = Timestamptz(null=True, default=None, help_text="When the guest's link was last e-mailed again after a repeat RSVP.")
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
 

@@ -5,6 +5,7 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Dependency
 
 from planner.clock import utcnow
@@ -24,6 +25,11 @@ class RsvpIn(msgspec.Struct):
     answers: dict[str, Any] | msgspec.UnsetType = UNSET
     invite_code: str | None | msgspec.UnsetType = UNSET
     language: str | msgspec.UnsetType = UNSET
+
+
+class RepeatOut(msgspec.Struct):
+    status: str
+    detail: str
 
 
 class GuestPatch(msgspec.Struct):
@@ -77,12 +83,14 @@ class GuestRsvpController(Controller):
     path = "/api"
     tags = ["rsvps"]
 
-    @post("/activities/{activity_id:int}/rsvps", status_code=201)
+    @post("/activities/{activity_id:int}/rsvps", status_code=201,
+          responses={202: ResponseSpec(data_container=RepeatOut, description="The address already holds an active RSVP "
+                                       "here: nothing about it is answered; its personal link is e-mailed to that address again.")})
     async def create(self, activity_id: int, data: RsvpIn, request: Request) -> Response[dict[str, Any]]:
         body = as_dict(data)
         lang = body.pop("language", None) or pick_language(request.headers.get("accept-language"))
         out, created = await rules.create_rsvp(activity_id, body, now=utcnow(), language=lang)
-        return Response(out, status_code=201 if created else 200)
+        return Response(out, status_code=201 if created else 202)
 
     @get("/activities/{activity_id:int}/rsvps")
     async def index(self, activity_id: int, user: User = Dependency(skip_validation=True), status: str | None = None,
