@@ -20,6 +20,7 @@ from litestar.template.config import TemplateConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 
 from planner import db
+from planner.boundary import check_request
 from planner.errors import PlannerError
 from planner.paths import asset_dir
 from planner.settings import Settings, get_settings
@@ -87,6 +88,11 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     from planner.rsvps.web import GuestRsvpController, OrganizerRsvpController
     from planner.scheduling.web import ActivityController, AuthController, ProgramController, SpaceController
 
+    async def before_request(request: Request) -> None:
+        """Every request: its language, then its inputs checked at the boundary (planner/boundary.py)."""
+        await set_language(request)
+        await check_request(request)
+
     route_handlers: list[Any] = [
         health,
         AuthController, ProgramController, SpaceController, ActivityController,
@@ -138,7 +144,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
             Exception: internal_error_handler,
         },
         openapi_config=OpenAPIConfig(title="Festival wellness planner", version="0.1.0", path="/schema"),
-        before_request=set_language,
+        before_request=before_request,
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         debug=settings.debug,
