@@ -256,7 +256,7 @@ async def activity_action(request: Request, activity_id: int, action: str, user:
             await fn(data.get("rsvp_id"), user=user, now=now, **kwargs)
         elif action == "bulk":
             ids = raw.getall("rsvp_ids", [])
-            await rsvps.bulk(data.get("bulk_action", ""), [int(i) for i in ids], user=user, now=now)
+            await rsvps.bulk(activity_id, data.get("bulk_action", ""), [int(i) for i in ids if str(i).isdigit()], user=user, now=now)
         elif action == "reorder":
             await rsvps.reorder(data.get("rsvp_id"), data.get("position"), user=user, reason=data.get("reason", ""), now=now)
         elif action == "move":

@@ -7,7 +7,6 @@ the waitlist is first come, first served; a test checks the counters against the
 """
 from __future__ import annotations
 
-import csv
 import io
 import json
 from datetime import datetime, timedelta, timezone
@@ -16,7 +15,7 @@ from typing import Any
 from planner.accounts.rules import normalise_email, require_role
 from planner.db import is_postgres, locked, raw, slot_lock, write_transaction
 from planner.errors import PlannerError, not_found
-from planner.fields import loads
+from planner.fields import SafeCsvWriter, csv_rows, loads
 from planner.mail.rules import enqueue, message_row
 from planner.mail.tables import OutboxMessage
 from planner.rsvps.tables import Invitation, Question, Rsvp
@@ -597,14 +596,24 @@ async def remove(rsvp_id: Any, *, user: dict | None, now: datetime, reason: str 
     return await _cancel(r["id"], now=now, by_guest=False, reason=reason)
 
 
-async def bulk(action: str, rsvp_ids: list, *, user: dict | None, now: datetime) -> list[dict]:
+async def bulk(activity_id: Any, action: str, rsvp_ids: list, *, user: dict | None, now: datetime) -> list[dict]:
+    """One action on several RSVPs of one activity; ids of other activities are not found there."""
+    a = await Activity.select(Activity.id, Activity.program).where(Activity.id == _int_id(activity_id)).first()
+    if not a:
+        raise not_found("That activity")
+    await require_role(user, a["program"], "organizer")
     fn = {"approve": approve, "decline": decline, "waitlist": waitlist}.get(action)
     if fn is None:
         raise PlannerError("action must be approve, decline or waitlist.")
     if not isinstance(rsvp_ids, list) or not rsvp_ids:
         raise PlannerError("Choose at least one RSVP.")
+    ids = [i for i in rsvp_ids if isinstance(i, int) and not isinstance(i, bool)]
+    here = {r["id"] for r in await Rsvp.select(Rsvp.id).where((Rsvp.activity == a["id"]) & Rsvp.id.is_in(ids or [-1]))}
     out = []
     for rid in rsvp_ids:
+        if rid not in here:
+            out.append({"id": rid, "error": "That RSVP was not found in this activity."})
+            continue
         try:
             out.append(await fn(rid, user=user, now=now))
         except PlannerError as exc:
@@ -715,20 +724,15 @@ async def export_csv(activity_id: Any, *, user: dict | None, include_sensitive: 
     if not include_sensitive:
         questions = [q for q in questions if not q["sensitive"]]
     buf = io.StringIO()
-    w = csv.writer(buf)
+    w = SafeCsvWriter(buf)
     w.writerow(["id", "name", "email", "status", "party", "waitlist_position", "slot_id", "created_at", "note", *[q["label"] for q in questions]])
     for r in rows:
         w.writerow([
-            r["id"], _csv_safe(r["name"]), r["email"], r["status"], r["party"], r.get("waitlist_position") or "",
-            r["slot_id"], r["created_at"], _csv_safe(r["note"]),
-            *[_csv_safe(str(r["answers"].get(str(q["id"]), ""))) for q in questions],
+            r["id"], r["name"], r["email"], r["status"], r["party"], r.get("waitlist_position") or "",
+            r["slot_id"], r["created_at"], r["note"],
+            *[str(r["answers"].get(str(q["id"]), "")) for q in questions],
         ])
     return buf.getvalue()
-
-
-def _csv_safe(value: str) -> str:
-    # A cell starting with = + - @ would run as a formula in a spreadsheet.
-    return "'" + value if value and value[0] in "=+-@\t\r" else value
 
 
 # ---------------------------------------------------------------- invitations
@@ -772,8 +776,7 @@ async def list_invitations(activity_id: Any, *, user: dict | None) -> list[dict]
 def parse_invite_csv(text: str) -> tuple[list[dict], list[dict]]:
     """Rows of name,email (a header row is optional). Returns (good rows, problems with line numbers)."""
     good, problems, seen = [], [], set()
-    reader = csv.reader(io.StringIO(text or ""))
-    for lineno, row in enumerate(reader, start=1):
+    for lineno, row in csv_rows(text):
         if not row or not any(c.strip() for c in row):
             continue
         if lineno == 1 and [c.strip().lower() for c in row[:2]] == ["name", "email"]:

@@ -166,7 +166,7 @@ class OrganizerRsvpController(Controller):
 
     @post("/activities/{activity_id:int}/rsvps/bulk", status_code=200)
     async def bulk(self, activity_id: int, data: BulkIn, user: User = Dependency(skip_validation=True)) -> list[dict[str, Any]]:
-        return await rules.bulk(data.action, data.rsvp_ids, user=user, now=utcnow())
+        return await rules.bulk(activity_id, data.action, data.rsvp_ids, user=user, now=utcnow())
 
     @post("/activities/{activity_id:int}/invitations", status_code=201)
     async def invite(self, activity_id: int, data: InvitationIn, user: User = Dependency(skip_validation=True)) -> Response[dict[str, Any]]:
