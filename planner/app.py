@@ -14,13 +14,15 @@ from litestar.di import Provide
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 
-from planner import db
+from planner import db, faults
 from planner.boundary import check_request
+from planner.clock import utcnow
 from planner.errors import PlannerError
 from planner.paths import asset_dir
 from planner.settings import Settings, get_settings
@@ -33,17 +35,17 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", "")
 
 
-def _error_response(request: Request, status: int, detail: str, extra: Any = None) -> Response:
+def _error_response(request: Request, status: int, detail: str, extra: Any = None, headers: dict | None = None) -> Response:
     if _wants_json(request):
         body: dict[str, Any] = {"status_code": status, "detail": detail}
         if extra is not None:
             body["extra"] = extra
-        return Response(body, status_code=status)
+        return Response(body, status_code=status, headers=headers)
     if status == 401:
         from litestar.response import Redirect
 
         return Redirect(f"/login?next={request.url.path}")
-    return Template("error.html", context={"status": status, "detail": detail}, status_code=status)
+    return Template("error.html", context={"status": status, "detail": detail}, status_code=status, headers=headers)
 
 
 def planner_error_handler(request: Request, exc: PlannerError) -> Response:
@@ -64,17 +66,28 @@ def http_error_handler(request: Request, exc: HTTPException) -> Response:
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response:
+    kind = faults.classify(exc)
+    if kind == "unavailable":
+        log.warning("database unavailable on %s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
+        return _error_response(request, 503, faults.UNAVAILABLE,
+                               headers={"retry-after": str(faults.RETRY_AFTER_SECONDS)})
+    if kind == "invalid":
+        log.warning("value refused by the database on %s %s: %s", request.method, request.url.path, exc)
+        return _error_response(request, 400, faults.CANNOT_STORE)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _error_response(request, 500, "Something went wrong on our side; nothing was changed. Please try again.")
 
 
-@get("/health", tags=["system"])
+@get("/health", tags=["system"], responses={503: ResponseSpec(data_container=dict[str, str], description="The database cannot be written to.")})
 async def health() -> Response[dict[str, str]]:
+    """200 only when the database accepts a write: a one-row update, committed."""
     try:
-        await db.raw("SELECT 1")
-        return Response({"status": "ok", "database": "ok"})
-    except Exception as exc:  # noqa: BLE001
-        return Response({"status": "error", "database": str(exc)[:200]}, status_code=503)
+        await db.probe_write(utcnow())
+        return Response({"status": "ok", "database": "ok"}, headers={"cache-control": "no-store"})
+    except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"
+        log.warning("health check: the database does not accept a write: %s: %s", type(exc).__name__, exc)
+        return Response({"status": "error", "database": "cannot write"}, status_code=503,
+                        headers={"retry-after": str(faults.RETRY_AFTER_SECONDS), "cache-control": "no-store"})
 
 
 def _session_secret(settings: Settings) -> bytes:
