@@ -20,7 +20,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 
-from planner import db, faults
+from planner import db, faults, redact
 from planner.boundary import check_request
 from planner.clock import utcnow
 from planner.errors import PlannerError
@@ -96,6 +96,8 @@ def _session_secret(settings: Settings) -> bytes:
 
 def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> Litestar:
     settings = settings or get_settings()
+    # Personal links carry their token in the query: keep them out of the access log and our own logs.
+    redact.install("uvicorn.access", "uvicorn.error", "planner", "planner.mail", "litestar")
     from planner.accounts.web import PageAuthController
     from planner.pages import page_handlers, set_language
     from planner.rsvps.web import GuestRsvpController, OrganizerRsvpController

@@ -227,7 +227,7 @@ async def activity_manage(request: Request, activity_id: int, user: User = NoChe
     activity = await sched.get_activity(activity_id, user=user)
     program = await sched.get_program(activity["program_id"], user=user)
     role = await _role(user, program["id"])
-    rows = await rsvps.list_rsvps(activity_id, user=user, include_sensitive=sensitive) if role == "organizer" else []
+    rows = await rsvps.list_rsvps(activity_id, user=user, include_sensitive=sensitive, now=utcnow()) if role == "organizer" else []
     groups: dict[str, list] = {k: [] for k in ("confirmed", "offered", "waitlisted", "applied", "declined", "cancelled")}
     for r in rows:
         groups.setdefault(r["status"], []).append(r)

@@ -13,12 +13,13 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from planner.accounts.rules import normalise_email, require_role
+from planner.audit.rules import record
 from planner.db import is_postgres, locked, raw, slot_lock, write_transaction
 from planner.errors import PlannerError, not_found
 from planner.fields import SafeCsvWriter, csv_rows, loads
 from planner.mail.rules import enqueue, message_row
 from planner.mail.tables import OutboxMessage
-from planner.rsvps.tables import Invitation, Question, Rsvp
+from planner.rsvps.tables import ERASED_DOMAIN, Invitation, Question, Rsvp
 from planner.scheduling.tables import Activity, Program, Slot
 from planner.settings import get_settings
 from planner.tokens import check_rsvp_token, new_code, rsvp_token
@@ -384,7 +385,7 @@ async def guest_rsvp(rsvp_id: Any, token: str | None) -> dict:
     if not check_rsvp_token(rid, token):
         raise PlannerError("This link is not valid. Open the link from your email again.", "not_found")
     r = await Rsvp.select().where(Rsvp.id == rid).first()
-    if not r:
+    if not r or r["email"].endswith("@" + ERASED_DOMAIN):
         raise not_found("That RSVP")
     return r
 
@@ -677,7 +678,24 @@ async def move(rsvp_id: Any, slot_id: Any, *, user: dict | None, now: datetime) 
     return rsvp_out({**r, "slot": target})
 
 
-async def list_rsvps(activity_id: Any, *, user: dict | None, status: str | None = None, include_sensitive: bool = False) -> list[dict]:
+async def list_rsvps(activity_id: Any, *, user: dict | None, status: str | None = None, include_sensitive: bool = False,
+                     now: datetime | None = None) -> list[dict]:
+    """The activity's RSVPs for its organizers. Showing sensitive answers is recorded in the audit log
+    (pass `now` then)."""
+    rows, a = await _rsvp_rows(activity_id, user=user, status=status, include_sensitive=include_sensitive)
+    if include_sensitive:
+        await record("sensitive_viewed", now=_need_now(now), program_id=a["program"], actor=user,
+                     subject=f"activity {a['id']}", detail=f"{len(rows)} RSVPs listed with sensitive answers")
+    return rows
+
+
+def _need_now(now: datetime | None) -> datetime:
+    if now is None:
+        raise ValueError("pass now= when sensitive answers are shown: the audit log records when")
+    return now
+
+
+async def _rsvp_rows(activity_id: Any, *, user: dict | None, status: str | None, include_sensitive: bool) -> tuple[list[dict], dict]:
     a = await Activity.select(Activity.id, Activity.program).where(Activity.id == _int_id(activity_id)).first()
     if not a:
         raise not_found("That activity")
@@ -708,7 +726,7 @@ async def list_rsvps(activity_id: Any, *, user: dict | None, status: str | None 
         out.append(o)
     if status == "waitlisted":
         out.sort(key=lambda o: o.get("waitlist_position") or 0)
-    return out
+    return out, a
 
 
 def _int_id(value: Any) -> int:
@@ -718,8 +736,11 @@ def _int_id(value: Any) -> int:
         raise not_found("That activity") from None
 
 
-async def export_csv(activity_id: Any, *, user: dict | None, include_sensitive: bool) -> str:
-    rows = await list_rsvps(activity_id, user=user, include_sensitive=include_sensitive)
+async def export_csv(activity_id: Any, *, user: dict | None, include_sensitive: bool, now: datetime | None = None) -> str:
+    rows, a = await _rsvp_rows(activity_id, user=user, status=None, include_sensitive=include_sensitive)
+    if include_sensitive:
+        await record("sensitive_exported", now=_need_now(now), program_id=a["program"], actor=user,
+                     subject=f"activity {a['id']}", detail=f"CSV of {len(rows)} RSVPs with sensitive answers")
     questions = await Question.select().where(Question.activity == _int_id(activity_id)).order_by(Question.position)
     if not include_sensitive:
         questions = [q for q in questions if not q["sensitive"]]

@@ -4,6 +4,15 @@ from piccolo.table import Table
 
 from planner.scheduling.tables import Activity, Program, Slot
 
+# An erased guest's rows keep their counts but name nobody: placeholder addresses in a reserved domain.
+ERASED_DOMAIN = "erased.invalid"
+ERASED_NAME = "(erased)"
+
+
+def erased_email(row_id: int, what: str = "guest") -> str:
+    return f"{what}-{row_id}@{ERASED_DOMAIN}"
+
+
 STATUSES = ("invited", "applied", "offered", "confirmed", "waitlisted", "declined", "cancelled")
 
 

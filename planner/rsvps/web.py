@@ -95,7 +95,7 @@ class GuestRsvpController(Controller):
     @get("/activities/{activity_id:int}/rsvps")
     async def index(self, activity_id: int, user: User = Dependency(skip_validation=True), status: str | None = None,
                     sensitive: bool = False) -> list[dict[str, Any]]:
-        return await rules.list_rsvps(activity_id, user=user, status=status, include_sensitive=sensitive)
+        return await rules.list_rsvps(activity_id, user=user, status=status, include_sensitive=sensitive, now=utcnow())
 
     @get("/rsvps/{rsvp_id:int}")
     async def show(self, rsvp_id: int, token: str | None = None) -> dict[str, Any]:
@@ -134,7 +134,7 @@ class OrganizerRsvpController(Controller):
 
     @get("/activities/{activity_id:int}/rsvps.csv", media_type="text/csv")
     async def export(self, activity_id: int, user: User = Dependency(skip_validation=True), sensitive: bool = False) -> Response[str]:
-        text = await rules.export_csv(activity_id, user=user, include_sensitive=sensitive)
+        text = await rules.export_csv(activity_id, user=user, include_sensitive=sensitive, now=utcnow())
         return Response(text, media_type="text/csv; charset=utf-8",
                         headers={"content-disposition": f'attachment; filename="activity-{activity_id}-rsvps.csv"', "cache-control": "no-store"})
 
