@@ -153,10 +153,14 @@ async def activity_rsvp(request: Request, activity_id: int) -> Template | Redire
             "slot_id": form.get("slot_id") or None, "answers": _answers(form, questions),
             "invite_code": form.get("invite") or None}
     try:
-        out, _ = await rsvps.create_rsvp(activity_id, body, now=utcnow(), language=current_language.get())
+        out, created = await rsvps.create_rsvp(activity_id, body, now=utcnow(), language=current_language.get())
     except PlannerError as exc:
         ctx = await _activity_context(activity_id, form.get("invite"))
         return page("rsvps/activity.html", status_code=exc.status_code, **ctx, error=exc.message, form=form)
+    if not created:
+        # The address already has a place: its link goes to that address again, never to this browser.
+        a, p, _space = await _public_activity(activity_id)
+        return page("rsvps/check_email.html", activity=a, program=p)
     return Redirect("/r/" + out["manage_url"].split("/r/", 1)[1] + f"&new=1&lang={current_language.get()}", status_code=303)
 
 
