@@ -5,7 +5,7 @@ from planner.scheduling.tables import Space
 from planner.tickets.tables import PresenceScan
 
 
-async def counted_space(api, program_id, capacity=10, name="Wellness tent"):
+async def counted_space(api, program_id, capacity=10, name="Counted tent"):
     return await api.space(program_id, name=name, capacity=capacity, counts_presence=True)
 
 
@@ -30,7 +30,7 @@ async def test_presence_counts_in_and_out_and_never_below_zero(api, setup):
     assert (body["inside"], body["changed"]) == (0, False)
     assert await inside(s["id"]) == 0
     got = (await api.get(f"/api/spaces/{s['id']}/presence", expect=200)).json()
-    assert (got["inside"], got["capacity"], got["name"], got["counts_presence"]) == (0, 10, "Wellness tent", True)
+    assert (got["inside"], got["capacity"], got["name"], got["counts_presence"]) == (0, 10, "Counted tent", True)
     # Every tap is logged, the one that found nobody inside too.
     assert await PresenceScan.count().where(PresenceScan.space == s["id"]) == 5
 
@@ -45,8 +45,8 @@ async def test_presence_warns_from_ninety_percent_and_refuses_in_when_full(api, 
     body = await tap(api, s["id"], "in")
     assert (body["inside"], body["warning"], body["full"]) == (10, True, True)
     r = await api.post(f"/api/spaces/{s['id']}/presence", {"direction": "in", "scan_id": "door-a-11"}, expect=409)
-    assert r.json()["detail"] == "Wellness tent is full (10 of 10). Let someone out first, or admit anyway."
-    assert r.json()["extra"] == {"space_id": s["id"], "name": "Wellness tent", "inside": 10, "capacity": 10,
+    assert r.json()["detail"] == "Counted tent is full (10 of 10). Let someone out first, or admit anyway."
+    assert r.json()["extra"] == {"space_id": s["id"], "name": "Counted tent", "inside": 10, "capacity": 10,
                                  "warning": True, "full": True, "result": "full"}
     assert await inside(s["id"]) == 10
     # The refused tap was not kept, so the door can send it again, forced.
