@@ -32,6 +32,7 @@ class Rsvp(Table, tablename="rsvp"):
     language = Varchar(length=10, default="en")
     offer_expires_at = Timestamptz(null=True, default=None)
     note = Text(default="", help_text="Organizer's reason for a manual change.")
+    sequence = Integer(default=0, help_text="Raised by every message about this RSVP; part of its invite's SEQUENCE.")
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
 
