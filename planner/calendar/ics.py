@@ -201,7 +201,7 @@ def build_invite(invite: Invite) -> bytes:
     """The invite as an iTIP message about one UID, with one VTIMEZONE.
 
     One event is one VEVENT. Several (the days of a residency) are one recurring
-    event: the first day's VEVENT with an RDATE for every other day, plus a
+    event: the first day's VEVENT with an RDATE for every day, plus a
     RECURRENCE-ID override for each day whose length, title or place differs
     from the first's. CalDAV servers store one object per UID, and clients apply
     a later REQUEST or CANCEL to the whole series.
@@ -238,7 +238,9 @@ def build_invite(invite: Invite) -> bytes:
     for event in [first, *overrides]:
         span = _span(event.starts_at, event.ends_at, tz, invite.timezone, in_utc=in_utc)
         if event is first and len(events) > 1:
-            span += _rdates([e.starts_at for e in events[1:]], tz, invite.timezone, in_utc=in_utc)
+            # The first day too: ical.js (Thunderbird) leaves DTSTART out of a set made of RDATEs alone,
+            # and RFC 5545 counts an instance named twice once.
+            span += _rdates([e.starts_at for e in events], tz, invite.timezone, in_utc=in_utc)
         elif event is not first:
             span.insert(0, _when_line("RECURRENCE-ID", event.starts_at, tz, invite.timezone, in_utc=in_utc))
         lines += _event_lines(event.uid, invite.sequence, stamp, span, event.title, event.location,

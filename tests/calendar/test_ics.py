@@ -178,7 +178,7 @@ def test_invite_for_a_residency_is_one_event_with_its_days_as_rdates():
     assert len(calendar.walk("VTIMEZONE")) == 1
     assert master["UID"] == "rsvp-41-slot-100@fest.example"
     unfolded = data.replace(b"\r\n ", b"")
-    assert b"RDATE;TZID=America/New_York:20260704T120000,20260705T120000,20260706T120000,20260707T120000\r\n" in unfolded
+    assert b"RDATE;TZID=America/New_York:20260703T120000,20260704T120000,20260705T120000,20260706T120000,20260707T120000\r\n" in unfolded
     occurrences = expand(data, START - timedelta(days=1), START + timedelta(days=10))
     assert sorted(utc(o["DTSTART"]) for o in occurrences) == [START + timedelta(days=d) for d in range(5)]
     assert {utc(o["DTEND"]) - utc(o["DTSTART"]) for o in occurrences} == {timedelta(hours=4)}
