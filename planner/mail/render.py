@@ -262,13 +262,13 @@ def to_email(settings: Settings, row: dict, r: Rendered) -> EmailMessage:
     msg["To"] = row["to_addr"]
     msg["Subject"] = one_line(r.subject)
     msg["Auto-Submitted"] = "auto-generated"
-    msg["Content-Language"] = r.language
     msg.set_content(r.text)
     msg.add_alternative(r.html, subtype="html")
     if r.ics:
         # As an alternative part (mail clients offer "add to calendar") and as a file.
         msg.add_alternative(r.ics, maintype="text", subtype="calendar", params={"method": r.method, "charset": "utf-8"})
         msg.add_attachment(r.ics, maintype="application", subtype="ics", filename="invite.ics")
+    msg["Content-Language"] = r.language  # after the body: setting content clears Content-* headers
     return msg
 
 
