@@ -23,14 +23,13 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
-from planner.calendar.when import rsvp_days
 from planner.calendar.ics import Invite, InviteEvent, build_invite, invite_description, rsvp_uid
+from planner.calendar.when import rsvp_days
 from planner.clock import utcnow
 from planner.errors import PlannerError, not_found
 from planner.i18n import translations
 from planner.resources.tables import SupportResource
 from planner.rsvps.tables import Rsvp
-from planner.scheduling.tables import Slot
 from planner.settings import get_settings
 from planner.tokens import check_rsvp_token, rsvp_token
 

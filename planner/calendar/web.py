@@ -6,8 +6,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated, Any
 
 from litestar import HttpMethod, Request, Response, get, route
-from litestar.params import Parameter
-from litestar.params import Dependency
+from litestar.params import Dependency, Parameter
 from litestar.response import Template
 
 from planner.calendar import feeds, invites

@@ -35,7 +35,6 @@ from planner.fields import loads
 from planner.i18n import _, translations
 from planner.mail.rules import merged_by, message_id, still_true
 from planner.mail.tables import OutboxMessage
-from planner.resources.tables import SupportResource
 from planner.rsvps.tables import Invitation, Rsvp
 from planner.scheduling.tables import Activity, Program
 from planner.settings import Settings, get_settings

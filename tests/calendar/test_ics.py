@@ -21,6 +21,7 @@ from planner.calendar.ics import (
     rsvp_uid,
     slot_uid,
 )
+from planner.calendar.when import format_span
 
 NOW = datetime(2026, 5, 1, 9, 15, 27, tzinfo=UTC)
 NEW_YORK = "America/New_York"
@@ -471,3 +472,30 @@ def test_feed_events_in_another_zone_are_written_in_it_with_their_own_vtimezone(
 def test_a_one_event_invite_uid_names_the_rsvp_alone():
     assert rsvp_uid(41, "fest.example") == "rsvp-41@fest.example"
     assert rsvp_uid(41, "fest.example") != rsvp_slot_uid(41, 7, "fest.example")
+
+
+def test_vtimezone_onsets_are_the_local_time_before_each_change():
+    # RFC 5545 3.6.5: DTSTART of an onset is local time in TZOFFSETFROM. New York springs
+    # forward at 02:00 EST and falls back at 02:00 EDT; London changes at 01:00 GMT and 02:00 BST.
+    data = build_invite(make_invite([make_event(starts_at=datetime(2027, 7, 3, 16, 0, tzinfo=UTC))]))
+    assert b"BEGIN:DAYLIGHT\r\nDTSTART:20270314T020000\r\nTZOFFSETFROM:-0500\r\nTZOFFSETTO:-0400\r\n" in data
+    assert b"BEGIN:STANDARD\r\nDTSTART:20271107T020000\r\nTZOFFSETFROM:-0400\r\nTZOFFSETTO:-0500\r\n" in data
+    london = build_invite(make_invite([make_event(starts_at=datetime(2027, 7, 3, 16, 0, tzinfo=UTC))],
+                                      timezone="Europe/London"))
+    assert b"BEGIN:DAYLIGHT\r\nDTSTART:20270328T010000\r\nTZOFFSETFROM:+0000\r\nTZOFFSETTO:+0100\r\n" in london
+    assert b"BEGIN:STANDARD\r\nDTSTART:20271031T020000\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0000\r\n" in london
+    # A zone without changes still gets its one standard time.
+    tokyo = build_invite(make_invite([make_event()], timezone="Asia/Tokyo"))
+    assert b"TZOFFSETFROM:+0900\r\nTZOFFSETTO:+0900\r\n" in tokyo
+
+
+def test_mail_text_tells_the_two_passes_of_a_repeated_hour_apart():
+    first = format_span(datetime(2027, 10, 31, 0, 30, tzinfo=UTC), datetime(2027, 10, 31, 0, 50, tzinfo=UTC),
+                        "Europe/London", "en-GB")
+    second = format_span(datetime(2027, 10, 31, 1, 30, tzinfo=UTC), datetime(2027, 10, 31, 1, 50, tzinfo=UTC),
+                         "Europe/London", "en-GB")
+    assert first == "Sunday, 31 October 2027, 01:30 – 01:50 BST (UTC+1)"
+    assert second == "Sunday, 31 October 2027, 01:30 – 01:50 GMT (UTC+0)"
+    summer = format_span(datetime(2027, 7, 2, 9, 0, tzinfo=UTC), datetime(2027, 7, 2, 9, 20, tzinfo=UTC),
+                         "Europe/London", "es")
+    assert summer == "viernes, 2 de julio de 2027, 10:00 – 10:20 BST"

@@ -9,7 +9,7 @@ import httpx
 import icalendar
 import pytest
 
-from tests.calendar.clients import with_icalendar, window
+from tests.calendar.clients import window, with_icalendar
 from tests.calendar.test_clients import expected_invite, london, path
 from tests.mail.smtp import free_port
 

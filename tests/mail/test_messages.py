@@ -7,7 +7,7 @@ import email.policy
 import re
 from datetime import timedelta
 from email.message import EmailMessage
-from email.utils import parseaddr, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 
 import icalendar
 import pytest
@@ -175,7 +175,7 @@ async def test_a_guest_who_cancels_before_the_mail_leaves_gets_no_stale_confirma
     assert calendar_of(anas[0]) is None
     bens = [strict(raw) for raw in inbox.raw if b"To: ben@example.org" in raw]
     assert [m["Subject"] for m in bens] == ["A place opened up: you're confirmed for Sound bath"]
-    method, calendar = calendar_of(bens[0])
+    method, _ = calendar_of(bens[0])
     assert method == "REQUEST"
     assert "12:00 PM – 1:00 PM EDT" in text_of(bens[0])
     assert await OutboxMessage.count().where(OutboxMessage.sent_at.is_null()) == 0
