@@ -148,8 +148,9 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     async def on_shutdown() -> None:
         stop.set()
         for t in tasks:
+            # Long enough for the mail in flight to finish and be marked (the worker stops after it).
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(t, timeout=5)
+                await asyncio.wait_for(t, timeout=30)
         tasks.clear()
         await db.stop()
 

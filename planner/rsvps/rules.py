@@ -17,8 +17,7 @@ from planner.audit.rules import record
 from planner.db import is_postgres, locked, raw, slot_lock, write_transaction
 from planner.errors import PlannerError, not_found
 from planner.fields import SafeCsvWriter, csv_rows, loads
-from planner.mail.rules import enqueue, message_row
-from planner.mail.tables import OutboxMessage
+from planner.mail.rules import enqueue, enqueue_many, message_row
 from planner.rsvps.tables import ERASED_DOMAIN, Invitation, Question, Rsvp
 from planner.scheduling.tables import Activity, Program, Slot
 from planner.settings import get_settings
@@ -494,7 +493,7 @@ async def fill_freed_seats(slot_id: int, *, now: datetime) -> list[int]:
         values[Rsvp.offer_expires_at] = now + timedelta(hours=slot["activity.hold_hours"])
     await Rsvp.update(values).where(Rsvp.id.is_in(ids))
     await Slot.update({Slot.confirmed: Slot.confirmed + taken, Slot.waiting: Slot.waiting - len(ids)}).where(Slot.id == slot_id)
-    await OutboxMessage.insert(*[
+    await enqueue_many([
         message_row(kind="offered" if offer else "promoted", to=w["email"], rsvp_id=w["id"], now=now) for w in promoted
     ])
     return ids
@@ -877,13 +876,13 @@ async def questions_for(activity_id: int) -> list[dict]:
 async def notify_activity_changed(activity_id: int, *, now: datetime) -> None:
     rows = await Rsvp.select(Rsvp.id, Rsvp.email).where((Rsvp.activity == activity_id) & Rsvp.status.is_in(list(HOLDS_SEAT)))
     if rows:
-        await OutboxMessage.insert(*[message_row(kind="activity_changed", to=r["email"], rsvp_id=r["id"], now=now) for r in rows])
+        await enqueue_many([message_row(kind="activity_changed", to=r["email"], rsvp_id=r["id"], now=now) for r in rows])
 
 
 async def notify_activity_cancelled(activity_id: int, *, reason: str, now: datetime) -> None:
     rows = await Rsvp.select(Rsvp.id, Rsvp.email, Rsvp.status).where((Rsvp.activity == activity_id) & Rsvp.status.is_in(list(ACTIVE)))
     if rows:
-        await OutboxMessage.insert(*[
+        await enqueue_many([
             message_row(kind="activity_cancelled", to=r["email"], rsvp_id=r["id"], context={"reason": reason, "was": r["status"]}, now=now)
             for r in rows
         ])
