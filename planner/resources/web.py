@@ -9,7 +9,7 @@ from litestar.params import Dependency
 from litestar.response import Redirect, Template
 
 from planner.errors import PlannerError
-from planner.resources import rules
+from planner.resources import help_web, rules
 from planner.web_common import as_dict
 
 UNSET = msgspec.UNSET
@@ -84,4 +84,4 @@ async def resources_action(request: Request, program_id: int, user: User = Depen
 
 
 def routes() -> list:
-    return [ResourceController, resources_page, resources_action]
+    return [ResourceController, resources_page, resources_action, *help_web.routes()]
