@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 import aiosmtplib
 
+from planner.care.rules import purge as purge_care_messages
 from planner.clock import utcnow
 from planner.db import is_postgres, raw, write_transaction
 from planner.mail.render import render, to_email
@@ -100,6 +101,7 @@ async def run_forever(settings: Settings, stop: asyncio.Event) -> None:
             await expire_offers(now=now)
             if last_purge is None or now - last_purge > timedelta(hours=1):
                 await purge_sensitive_answers(now=now, retention_days=settings.sensitive_retention_days)
+                await purge_care_messages(now=now, retention_days=settings.sensitive_retention_days)
                 last_purge = now
             counts = await run_once(settings, now=now)
             busy = counts["sent"] + counts["failed"] + counts["logged"] >= BATCH

@@ -119,6 +119,10 @@ async def move(resource_id: int, step: int, *, user: dict | None) -> None:
     await reorder(r["program"], ids, user=user)
 
 
+async def belongs(resource_id: int, program_id: int) -> bool:
+    return await SupportResource.exists().where((SupportResource.id == resource_id) & (SupportResource.program == program_id))
+
+
 async def help_entries(program_id: int) -> dict:
     """What the help hub shows for a guest's programme: its country's entries as the organizers keep them.
     The emergency number is always there, even if an organizer hid it or the programme predates the hub."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from planner.care.rules import erase_sender
 from planner.db import write_transaction
 from planner.fields import loads
 from planner.rsvps.rules import ACTIVE, _cancel, guest_rsvp
@@ -45,6 +46,8 @@ async def erase_guest(rsvp_id: Any, token: str | None, *, now: datetime) -> None
                 Rsvp.name: "(erased)", Rsvp.email: f"erased-{x['id']}@erased.invalid", Rsvp.answers: {},
                 Rsvp.note: "", Rsvp.updated_at: now,
             }).where(Rsvp.id == x["id"])
+        # What they wrote to the care team goes with them.
+        await erase_sender(r0["program"], r0["email"])
         # Unsent mail to the guest has nothing left to say.
         from planner.mail.tables import OutboxMessage
 

@@ -248,7 +248,7 @@ async def add_member(program_id: int, data: dict, *, user: dict | None) -> dict:
     email = normalise_email(data.get("email") or "")
     role = data.get("role") or ""
     if role not in ROLES:
-        raise PlannerError("role must be organizer or staff.", extra={"field": "role"})
+        raise PlannerError(f"role must be one of: {', '.join(ROLES)}.", extra={"field": "role"})
     target = await User.select(User.id).where(User.email == email).first()
     if not target:
         raise PlannerError(f"There is no account for {email}; create it first with `planner user add`.", "not_found")
