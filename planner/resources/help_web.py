@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+from pathlib import Path
 from typing import Any
 
 from babel import Locale
@@ -141,6 +142,15 @@ async def help_worker() -> Response:
                     headers={"Service-Worker-Allowed": "/help", "Cache-Control": "no-cache"})
 
 
+@get("/help/licence", include_in_schema=False)
+async def help_licence() -> Response:
+    """The public list's attribution and its CC BY-SA 4.0 licence text, apart from the code's licence."""
+    here = Path(__file__).resolve().parent
+    text = (here / "EMERGENCY_NUMBERS.md").read_text(encoding="utf-8") + "\n\n" + \
+        (here / "emergency_numbers.LICENSE.txt").read_text(encoding="utf-8")
+    return Response(text, media_type="text/plain; charset=utf-8")
+
+
 @get("/api/help", tags=["resources"])
 async def help_api(country: str | None = None) -> dict[str, Any]:
     """Every country's emergency number, its crisis line and support services (API.md). 404 for a code that is not a country."""
@@ -153,4 +163,4 @@ async def help_api(country: str | None = None) -> dict[str, Any]:
 
 
 def routes() -> list:
-    return [help_index, help_worker, help_country, help_api]
+    return [help_index, help_worker, help_licence, help_country, help_api]

@@ -85,3 +85,11 @@ async def test_help_page_shows_the_programmes_own_entries_for_its_country(api, c
     other = (await client.get("/help/FR", params={"program": p["id"]})).text
     assert "Welfare tent" not in other and 'href="tel:112"' in other
     assert "Welfare tent" not in (await client.get("/help/GB")).text
+
+
+async def test_help_licence_page_carries_the_attribution_and_the_cc_by_sa_text(client):
+    r = await client.get("/help/licence")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    assert "revision 1362829639" in r.text and "revision 1363635917" in r.text
+    assert "Attribution-ShareAlike 4.0 International" in r.text and "Section 3 -- License Conditions." in r.text
+    assert 'href="/help/licence"' in (await client.get("/help")).text
