@@ -15,7 +15,13 @@ import unicodedata
 
 from babel import Locale
 
-from planner.resources.public_list import CURRENT, RENAMED, by_code, entry, public_entries, row_for
+from planner.resources.public_list import (
+    CURRENT,
+    by_code,
+    entry,
+    public_entries,
+    row_for,
+)
 from planner.resources.seed import INTERNATIONAL, load_seed
 
 # The languages the hub names countries in (Babel's territory names) and searches.
@@ -141,9 +147,7 @@ def filtered(entries: list[dict], *, always_open: bool = False, kind: str | None
             return False
         if kind and e["kind"] != kind:
             return False
-        if language and language not in [x.split("-")[0].lower() for x in e.get("languages") or []]:
-            return False
-        return True
+        return not language or language in [x.split("-")[0].lower() for x in e.get("languages") or []]
 
     return [e for e in entries if keep(e)]
 

@@ -4,7 +4,6 @@ message from a guest's page to the care inbox."""
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 
 import pytest
@@ -27,7 +26,6 @@ def _out(tmp_path) -> Path:
 async def test_help_and_care_pages_at_phone_and_desk_width(live_server, browser, tmp_path, width):
     out = _out(tmp_path)
     seeded = await seed_running_activity(live_server, title="Sunset sound bath", tz="America/New_York")
-    pid, aid = seeded["program"]["id"], seeded["activity"]["id"]
     async with live_server.api() as c:
         # A US programme (the seed makes a German one): the help hub puts its country first.
         p = (await c.post("/api/programs", json={"name": f"Riverside {seeded['tag']}", "timezone": "America/New_York", "country": "US",

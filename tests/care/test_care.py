@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -132,10 +132,10 @@ async def test_care_messages_are_purged_after_retention(api, setup, client):
     await client.post(f"/api/programs/{other['id']}/care", json={"message": "later"})
     assert await CareMessage.count() == 3 and await OutboxMessage.count().where(OutboxMessage.kind == "care") == 3
     # Not yet: 30 days after the end is the cutoff.
-    assert await care.purge(now=datetime(2027, 8, 6, tzinfo=timezone.utc), retention_days=30) == 0
+    assert await care.purge(now=datetime(2027, 8, 6, tzinfo=UTC), retention_days=30) == 0
     assert await CareMessage.count() == 3
     # The clock moves past retention: the programme's messages and the mail that carried them go.
-    assert await care.purge(now=datetime(2027, 8, 8, 1, tzinfo=timezone.utc), retention_days=30) == 2
+    assert await care.purge(now=datetime(2027, 8, 8, 1, tzinfo=UTC), retention_days=30) == 2
     left = await CareMessage.select(CareMessage.program, CareMessage.message)
     assert left == [{"program": other["id"], "message": "later"}]
     assert await OutboxMessage.count().where(OutboxMessage.kind == "care") == 1
@@ -187,7 +187,7 @@ async def test_care_forms_on_the_guest_page_and_the_public_page(api, setup, clie
     r = await client.post(f"/r/{g['id']}/care", params={"token": g["token"]}, data={"_csrf_token": token, "message": "From my page"})
     assert r.status_code == 200 and "on its way" in r.text
     public = await client.get(f"/p/{pid}")
-    assert 'action="/p/%d/care"' % pid in public.text and 'href="tel:911"' in public.text
+    assert f'action="/p/{pid}/care"' in public.text and 'href="tel:911"' in public.text
     token = re.search(r'name="_csrf_token" value="([^"]+)"', public.text).group(1)
     r = await client.post(f"/p/{pid}/care", data={"_csrf_token": token, "message": "From the public page", "contact": "+1 555 0100"})
     assert r.status_code == 200 and "on its way" in r.text

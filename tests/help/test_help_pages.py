@@ -1,10 +1,7 @@
 """/help and /help/{country}: the programme's country first, one tap to call, small, in the guest's language."""
 from __future__ import annotations
 
-import gzip
 import re
-
-import httpx
 
 from planner.i18n import translations
 
@@ -22,7 +19,7 @@ async def test_help_page_for_a_german_guest_on_a_us_programme_shows_us_lines_wit
         home = html[html.index('id="home-heading"'):html.index('id="find-heading"')]
         assert "Vereinigte Staaten" in home and 'href="tel:911"' in home and 'href="tel:988"' in home
         assert de("Emergency") in home and de("Help, wherever you are") in html
-        page = await client.get(f"/help/US", params=params, headers=kwargs.get("headers"))
+        page = await client.get("/help/US", params=params, headers=kwargs.get("headers"))
         assert "Vereinigte Staaten" in page.text and 'href="tel:911"' in page.text and 'href="tel:988"' in page.text
         assert "Englisch, Spanisch" in page.text  # the 988 line's languages, named in German
         assert de("Crisis line") in page.text
