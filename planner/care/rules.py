@@ -27,8 +27,10 @@ from planner.scheduling.tables import Membership, Program
 INBOX_ROLES = ("organizer", "care")
 MAX_MESSAGE = 4000
 MAX_CONTACT = 300
-# Per sender (a guest's email in the programme, or a client on the public page): a few messages, not a flood.
+# Per guest (their email in the programme): a few messages, not a flood.
 SENDER_LIMITS = ((timedelta(minutes=10), 3), (timedelta(days=1), 10))
+# Per client address on the public page: looser, since a festival's Wi-Fi puts many guests behind one address.
+CLIENT_LIMITS = ((timedelta(minutes=10), 10), (timedelta(days=1), 50))
 # The public page has no token, so the whole programme also has a daily ceiling there.
 PUBLIC_DAILY = 200
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -80,7 +82,8 @@ async def settings_of(program_id: int, *, user: dict | None) -> dict:
 async def set_address(program_id: int, address: str | None, *, user: dict | None) -> dict:
     """The programme's care address; empty sends care messages to the organizers."""
     await require_role(user, program_id, "organizer")
-    address = normalise_email(address) if (address or "").strip() else ""
+    address = _text(address, label="The care address", limit=254, required=False, one_line=True)
+    address = normalise_email(address) if address else ""
     async with write_transaction():
         if await CareSetting.exists().where(CareSetting.program == program_id):
             await CareSetting.update({CareSetting.address: address}).where(CareSetting.program == program_id)
@@ -96,7 +99,7 @@ def _retry_after(oldest: datetime, window: timedelta, now: datetime) -> int:
 
 
 async def _check_limits(program_id: int, key: str, *, now: datetime, public: bool) -> None:
-    for window, limit in SENDER_LIMITS:
+    for window, limit in (CLIENT_LIMITS if public else SENDER_LIMITS):
         recent = await CareMessage.select(CareMessage.created_at).where(
             (CareMessage.program == program_id) & (CareMessage.sender_key == key) & (CareMessage.created_at > now - window)
         ).order_by(CareMessage.created_at)

@@ -195,3 +195,12 @@ async def test_care_forms_on_the_guest_page_and_the_public_page(api, setup, clie
     assert [(m["message"], m["from_guest_page"], m["contact"]) for m in rows] == [
         ("From the public page", False, "+1 555 0100"), ("From my page", True, "")]
     assert (await client.post(f"/r/{g['id']}/care", params={"token": "wrong"}, data={"_csrf_token": token, "message": "x"})).status_code == 404
+
+
+async def test_care_public_page_is_rate_limited_per_client(api, setup, client):
+    pid = setup["program"]["id"]
+    assert (await client.post(f"/api/programs/{pid}/care", json={"message": "x", "contact": "a\nb"})).status_code == 400
+    codes = [(await client.post(f"/api/programs/{pid}/care", json={"message": f"note {i}"})).status_code for i in range(11)]
+    assert codes == [202] * 10 + [429]
+    assert (await client.post(f"/api/programs/{2**31 - 1}/care", json={"message": "x"})).status_code == 404
+    assert await CareMessage.count() == 10
