@@ -12,6 +12,7 @@ from litestar.response import Redirect, Template
 from planner.accounts import team
 from planner.clock import local, utcnow
 from planner.errors import PlannerError
+from planner.resources.rules import review_status
 from planner.rsvps import rules as rsvps
 from planner.scheduling import rules as sched
 from planner.scheduling.tables import Activity, Space
@@ -80,7 +81,9 @@ async def _program_context(program_id: int, user: User) -> dict:
         a["waiting"] = sum(s["waiting"] for s in a["slots"])
         a["seats"] = sum(s["capacity"] for s in a["slots"]) if a["kind"] == "activation" else a["capacity"]
     members = await team.list_members(program_id, user=user) if role == "organizer" else []
-    return {"program": program, "role": role, "spaces": spaces, "hosts": hosts, "activities": activities, "members": members}
+    review = await review_status(program_id) if role == "organizer" else None
+    return {"program": program, "role": role, "spaces": spaces, "hosts": hosts, "activities": activities, "members": members,
+            "resources_review": review}
 
 
 async def _role(user: User, program_id: int) -> str | None:

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from planner.audit.rules import record
 from planner.calendar.when import format_days, rsvp_days
+from planner.care.rules import erase_sender
 from planner.db import write_transaction
 from planner.fields import loads
 from planner.mail.tables import OutboxMessage
@@ -74,6 +75,8 @@ async def erase_guest(rsvp_id: Any, token: str | None, *, now: datetime) -> None
             OutboxMessage.to_addr: f"erased@{ERASED_DOMAIN}", OutboxMessage.subject: "", OutboxMessage.body_text: "",
             OutboxMessage.body_html: "", OutboxMessage.ics: "", OutboxMessage.context: {}, OutboxMessage.last_error: "",
         }).where((OutboxMessage.to_addr == email) | OutboxMessage.rsvp.is_in(ids))
+        # What they wrote to the care team goes with them.
+        await erase_sender(r0["program"], email)
         await record("guest_erased", now=now, program_id=r0["program"], subject=f"{len(ids)} RSVP(s)",
                      detail="erased by the guest from their personal link")
 
