@@ -5,6 +5,7 @@ from planner.audit.tables import AuditEvent
 from planner.inventory.tables import Item, KitComponent, Location, StockLevel, StockMovement
 from planner.mail.tables import OutboxMessage
 from planner.paths import asset_dir
+from planner.reports.tables import FeedbackMarker, FeedbackSetting, FeedbackTally
 from planner.resources.tables import SupportResource
 from planner.rsvps.tables import Invitation, Question, Rsvp
 from planner.scheduling.tables import (
@@ -27,6 +28,7 @@ TABLES = [
     Location, Item, KitComponent, StockLevel, StockMovement,
     SupportResource, OutboxMessage,
     AuditEvent,
+    FeedbackSetting, FeedbackTally, FeedbackMarker,
 ]
 
 APP_CONFIG = AppConfig(

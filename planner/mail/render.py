@@ -30,6 +30,7 @@ SUBJECTS = {
     "invitation": _("You're invited: {title}"),
     "activity_changed": _("Updated: {title}"),
     "activity_cancelled": _("Cancelled: {title}"),
+    "feedback": _("How do you feel now? {title}"),
 }
 
 LEADS = {
@@ -44,6 +45,7 @@ LEADS = {
     "invitation": _("You are invited. Use your personal link to reply; it is yours alone."),
     "activity_changed": _("The details of your activity changed. The updated calendar invite is attached."),
     "activity_cancelled": _("The organizers cancelled this activity. {reason}"),
+    "feedback": _("Thank you for coming. How do you feel now, and would you come again? One tap on your page tells us. It is optional and anonymous: nobody can see which answer is yours."),
 }
 
 

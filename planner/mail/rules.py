@@ -13,6 +13,7 @@ from planner.mail.tables import OutboxMessage
 KINDS = (
     "confirmed", "waitlisted", "applied", "promoted", "offered", "cancelled", "declined",
     "invitation", "activity_changed", "activity_cancelled", "offer_expired", "low_stock",
+    "feedback",
 )
 
 

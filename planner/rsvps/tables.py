@@ -32,6 +32,8 @@ class Rsvp(Table, tablename="rsvp"):
     language = Varchar(length=10, default="en")
     offer_expires_at = Timestamptz(null=True, default=None)
     note = Text(default="", help_text="Organizer's reason for a manual change.")
+    waitlisted_at = Timestamptz(null=True, default=None, help_text="When first put on a waitlist (kept for the report).")
+    promoted_at = Timestamptz(null=True, default=None, help_text="When it left the waitlist for a seat.")
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
 
