@@ -39,7 +39,8 @@ class Chart:
     @property
     def top(self) -> int:
         peak = max((self.numeric(v) for s in self.series for v in s.values), default=0)
-        return _nice(max(peak, 5))
+        # Headroom above the tallest bar for its label.
+        return _nice(max(int(peak * 1.12) + 1, 5))
 
     @property
     def has_data(self) -> bool:

@@ -119,16 +119,25 @@ def _pdf_chart(chart: charts.Chart) -> charts.Chart:
 
 
 def _table(pg: _Pages, table: Table, width: int) -> None:
-    head_font, cell_font, cap_font = _font(15, bold=True), _font(16), _font(26, bold=True)
+    cell_font, cap_font = _font(16), _font(26, bold=True)
     if not table.rows:
         return
     ncols = len(table.headers)
     # The first column takes what the numbers leave; number columns share the rest.
-    first = max(int(width * 0.30), width - (ncols - 1) * 86)
-    rest = (width - first) / max(ncols - 1, 1)
-    xs = [MARGIN] + [MARGIN + first + rest * i for i in range(ncols - 1)]
-    widths = [first] + [rest] * (ncols - 1)
-    head_lines = [_wrap(h, head_font, int(widths[i] - 10), max_lines=3) for i, h in enumerate(table.headers)]
+    # A second text column (a day) gets a fixed width that holds "Wed 30 Sep".
+    texts = table.numeric_from - 1
+    first = max(int(width * 0.28), width - (ncols - 1) * 86)
+    rest = (width - first - 110 * texts) / max(ncols - 1 - texts, 1)
+    widths = [first] + [110] * texts + [rest] * (ncols - 1 - texts)
+    xs = [MARGIN]
+    for w_ in widths[:-1]:
+        xs.append(xs[-1] + w_)
+    # Headers wrap at words only: the font shrinks until each word fits its column.
+    for size in (15, 14, 13, 12, 11, 10):
+        head_font = _font(size, bold=True)
+        if all(head_font.getlength(word) <= widths[i] - 10 for i, h in enumerate(table.headers) for word in h.split()):
+            break
+    head_lines = [_wrap(h, head_font, int(widths[i] - 10), max_lines=4) for i, h in enumerate(table.headers)]
     head_h = max(len(x) for x in head_lines) * _line_height(head_font) + 12
     row_h = _line_height(cell_font) + 12
 

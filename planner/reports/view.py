@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable
 
+from babel import Locale
 from babel.dates import format_date
 
 from planner.i18n import _, translations
@@ -59,6 +60,13 @@ def _day_label(d: Any, lang: str, pattern: str = "EEE d MMM") -> str:
         return format_date(d, pattern, locale=lang)
     except Exception:  # noqa: BLE001 - an unknown locale falls back to English
         return format_date(d, pattern, locale="en")
+
+
+def _language_label(code: str, lang: str) -> str:
+    try:
+        return (Locale.parse(code).get_display_name(lang) or code).capitalize()
+    except Exception:  # noqa: BLE001 - an unknown code is shown as it is
+        return code or "?"
 
 
 def build_view(report: Report, *, lang: str, shareable: bool, title: str) -> ReportView:
@@ -130,17 +138,20 @@ def build_view(report: Report, *, lang: str, shareable: bool, title: str) -> Rep
         Table("by-kind", t(_("By kind of activity")), [t(_("Kind"))] + dim_headers,
               [dim_row(kind_labels[i], r) for i, r in enumerate(kinds)]),
         Table("by-space", t(_("By space")), [t(_("Space"))] + dim_headers, [dim_row(r["label"], r) for r in report.by["space"]]),
-        Table("by-language", t(_("By the guest's language")), [t(_("Language"))] + dim_headers,
-              [dim_row(r["label"], r) for r in report.by["language"]]),
+        # Sessions and seats belong to activities, not to a guest's language.
+        Table("by-language", t(_("By the guest's language")), [t(_("Language"))] + dim_headers[:1] + dim_headers[3:],
+              [dim_row(_language_label(r["key"], lang), r)[:2] + dim_row("", r)[4:] for r in report.by["language"]]),
         Table("by-country", t(_("By country of the programme")), [t(_("Country"))] + dim_headers,
               [dim_row(r["label"], r) for r in report.by["country"]]),
     ]
     act_rows = []
     for a in report.activities:
-        name = a["title"] + (" (" + t(_("cancelled")) + ")" if a["cancelled"] else "")
-        act_rows.append([name, t(KIND_LABELS.get(a["kind"], a["kind"])), _day_label(a["day"], lang), *dim_row("", a)[1:]])
-    tables.append(Table("activities", t(_("Each activity")), [t(_("Activity")), t(_("Kind")), t(_("Day"))] + dim_headers,
-                        act_rows, numeric_from=3))
+        name = f"{a['title']} ({t(KIND_LABELS.get(a['kind'], a['kind'])).lower()})"
+        if a["cancelled"]:
+            name += " – " + t(_("cancelled"))
+        act_rows.append([name, _day_label(a["day"], lang), *dim_row("", a)[1:]])
+    tables.append(Table("activities", t(_("Each activity")), [t(_("Activity")), t(_("Day"))] + dim_headers,
+                        act_rows, numeric_from=2))
     if report.dinners:
         tables.append(Table("dinners", t(_("Dinner seat fill")),
                             [t(_("Dinner")), t(_("Seats")), t(_("Seats taken")), t(_("Seats filled")), t(_("Guests at the table"))],
