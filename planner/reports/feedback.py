@@ -90,11 +90,18 @@ async def answer(rsvp_id: Any, token: str | None, question: Any, value: Any) -> 
         claimed = await raw("INSERT INTO feedback_marker (key) VALUES ({}) ON CONFLICT (key) DO NOTHING RETURNING key", key)
         if not claimed:
             return False
+        d = day if is_postgres() else day.isoformat()
+        # Every answer's row of the session is made at once, in a fixed order, so that row ids and
+        # storage order say nothing about which answer came first.
+        answers = [(q, a) for q, values in QUESTIONS.items() for a in values]
         await raw(
-            "INSERT INTO feedback_tally (program, activity, day, question, answer, count) VALUES ({}, {}, {}, {}, {}, 1) "
-            "ON CONFLICT (activity, day, question, answer) DO UPDATE SET count = feedback_tally.count + 1",
-            r["program"], r["activity"], day if is_postgres() else day.isoformat(), question, value,
+            "INSERT INTO feedback_tally (program, activity, day, question, answer, count) VALUES "
+            + ", ".join("({}, {}, {}, {}, {}, 0)" for _ in answers)
+            + " ON CONFLICT (activity, day, question, answer) DO NOTHING",
+            *[x for q, a in answers for x in (r["program"], r["activity"], d, q, a)],
         )
+        await raw("UPDATE feedback_tally SET count = count + 1 WHERE activity = {} AND day = {} AND question = {} AND answer = {}",
+                  r["activity"], d, question, value)
     return True
 
 

@@ -385,7 +385,8 @@ async def feedback_summary(pids: str) -> dict:
     enabled = await raw(f"SELECT count(*) AS n FROM feedback_setting WHERE program IN ({pids}) AND enabled = {{}}", True)
     out: dict[str, dict[str, int]] = {"mood": {}, "again": {}}
     for r in rows:
-        out.setdefault(r["question"], {})[r["answer"]] = int(r["n"])
+        if int(r["n"] or 0):
+            out.setdefault(r["question"], {})[r["answer"]] = int(r["n"])
     return {"enabled": bool(enabled and enabled[0]["n"]), "mood": out["mood"], "again": out["again"],
             "responses": sum(out["mood"].values())}
 
