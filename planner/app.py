@@ -187,7 +187,7 @@ def _optional_handlers() -> list[list[Any]]:
 
     out = []
     for mod in ("planner.calendar.web", "planner.tickets.web", "planner.tickets.scanner_web", "planner.tickets.live_web",
-                "planner.inventory.web", "planner.resources.web", "planner.care.web"):
+                "planner.inventory.web", "planner.resources.web", "planner.care.web", "planner.reports.web"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as exc:

@@ -21,6 +21,7 @@ from planner.rsvps.tables import Rsvp
 KINDS = (
     "confirmed", "waitlisted", "applied", "promoted", "offered", "cancelled", "declined",
     "invitation", "activity_changed", "activity_cancelled", "offer_expired", "low_stock", "link_resent",
+    "feedback",
 )
 
 # ---------------------------------------------------------------- the story a guest reads

@@ -244,10 +244,10 @@ u AS (
 ),
 r AS (
   INSERT INTO rsvp (program, activity, slot, name, email, guests, status, queue_seq, answers, ticket_code,
-                    invitation, language, offer_expires_at, note, created_at, updated_at)
+                    invitation, language, offer_expires_at, note, created_at, updated_at, waitlisted_at)
   SELECT $4, $5, d.id, $6, $7, $3 - 1, d.status,
          CASE WHEN d.status = 'waitlisted' THEN d.queue_seq + 1 END,
-         $8::json, $9, NULL, $10, NULL, '', $11, $11
+         $8::json, $9, NULL, $10, NULL, '', $11, $11, CASE WHEN d.status = 'waitlisted' THEN $11::timestamptz END
   FROM d
   RETURNING id, status
 ),
@@ -343,7 +343,7 @@ async def create_rsvp(activity_id: Any, data: dict, *, now: datetime, language: 
             program=a["program"], activity=a["id"], slot=slot_id, name=name, email=email, guests=guests,
             status=status, queue_seq=queue_seq, answers=answers, ticket_code=new_code(),
             invitation=invitation["id"] if invitation else None, language=language[:10],
-            created_at=now, updated_at=now,
+            created_at=now, updated_at=now, waitlisted_at=now if status == "waitlisted" else None,
         )
         inserted = await Rsvp.insert(row).returning(Rsvp.id)
         rid = inserted[0]["id"]
@@ -488,7 +488,8 @@ async def fill_freed_seats(slot_id: int, *, now: datetime) -> list[int]:
     if not promoted:
         return []
     ids = [w["id"] for w in promoted]
-    values: dict = {Rsvp.status: "offered" if offer else "confirmed", Rsvp.queue_seq: None, Rsvp.updated_at: now}
+    values: dict = {Rsvp.status: "offered" if offer else "confirmed", Rsvp.queue_seq: None, Rsvp.updated_at: now,
+                    Rsvp.promoted_at: now}
     if offer:
         values[Rsvp.offer_expires_at] = now + timedelta(hours=slot["activity.hold_hours"])
     await Rsvp.update(values).where(Rsvp.id.is_in(ids))
@@ -550,13 +551,15 @@ async def approve(rsvp_id: Any, *, user: dict | None, now: datetime) -> dict:
                 await Slot.update({Slot.confirmed: Slot.confirmed + party}).where(Slot.id == r["slot"])
             if r["status"] == "waitlisted":
                 await Slot.update({Slot.waiting: Slot.waiting - 1}).where(Slot.id == r["slot"])
-            await Rsvp.update({Rsvp.status: status, Rsvp.queue_seq: None, Rsvp.offer_expires_at: None, Rsvp.updated_at: now}).where(Rsvp.id == r["id"])
+            seated = {Rsvp.promoted_at: now} if r["status"] == "waitlisted" else {}
+            await Rsvp.update({Rsvp.status: status, Rsvp.queue_seq: None, Rsvp.offer_expires_at: None, Rsvp.updated_at: now,
+                               **seated}).where(Rsvp.id == r["id"])
         else:
             status = "waitlisted"
             seq = slot["queue_seq"] + 1
             position = slot["waiting"] + 1
             await Slot.update({Slot.waiting: Slot.waiting + 1, Slot.queue_seq: seq}).where(Slot.id == r["slot"])
-            await Rsvp.update({Rsvp.status: status, Rsvp.queue_seq: seq, Rsvp.updated_at: now}).where(Rsvp.id == r["id"])
+            await Rsvp.update({Rsvp.status: status, Rsvp.queue_seq: seq, Rsvp.updated_at: now, Rsvp.waitlisted_at: now}).where(Rsvp.id == r["id"])
         await enqueue(kind=status, to=r["email"], rsvp_id=r["id"], context={"position": position}, now=now)
     return rsvp_out({**r, "status": status}, position=position)
 
@@ -586,7 +589,7 @@ async def waitlist(rsvp_id: Any, *, user: dict | None, now: datetime) -> dict:
             raise PlannerError(f"Only applications can be waitlisted; this RSVP is {r['status']}.", "conflict")
         seq = slot["queue_seq"] + 1
         await Slot.update({Slot.waiting: Slot.waiting + 1, Slot.queue_seq: seq}).where(Slot.id == r["slot"])
-        await Rsvp.update({Rsvp.status: "waitlisted", Rsvp.queue_seq: seq, Rsvp.updated_at: now}).where(Rsvp.id == r["id"])
+        await Rsvp.update({Rsvp.status: "waitlisted", Rsvp.queue_seq: seq, Rsvp.updated_at: now, Rsvp.waitlisted_at: now}).where(Rsvp.id == r["id"])
         await enqueue(kind="waitlisted", to=r["email"], rsvp_id=r["id"], context={"position": slot["waiting"] + 1}, now=now)
     return rsvp_out({**r, "status": "waitlisted"}, position=slot["waiting"] + 1)
 
