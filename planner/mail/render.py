@@ -164,7 +164,7 @@ def one_line(text: str) -> str:
 
 
 @renderer("confirmed", "waitlisted", "applied", "promoted", "offered", "cancelled", "declined",
-          "offer_expired", "activity_changed", "activity_cancelled")
+          "offer_expired", "activity_changed", "activity_cancelled", "link_resent", "feedback")
 async def render_guest(row: dict, context: dict) -> Rendered:
     r = await Rsvp.select(
         Rsvp.id, Rsvp.name, Rsvp.status, Rsvp.slot, Rsvp.queue_seq, Rsvp.language, Rsvp.offer_expires_at,
