@@ -12,6 +12,7 @@ from litestar.response import Redirect, Template
 from planner.accounts import team
 from planner.clock import local, utcnow
 from planner.errors import PlannerError
+from planner.reports import feedback
 from planner.resources.rules import review_status
 from planner.rsvps import rules as rsvps
 from planner.scheduling import rules as sched
@@ -367,7 +368,7 @@ async def _guest_context(rsvp_id: int, token: str | None) -> dict:
     from planner.calendar.feeds import guest_feed_url
 
     return {"rsvp": r, "activity": a, "program": p, "space": space, "slot": slot, "token": token,
-            "resources": await _resources(p["id"]),
+            "resources": await _resources(p["id"]), "feedback": await feedback.offer({"id": r["id"], "program": p["id"]}),
             "calendar_feed": guest_feed_url(p["id"], r["id"], r["email"], as_webcal=True)}
 
 

@@ -6,6 +6,7 @@ from planner.care.tables import CareMessage, CareSetting
 from planner.inventory.tables import Item, KitComponent, Location, StockLevel, StockMovement
 from planner.mail.tables import OutboxMessage
 from planner.paths import asset_dir
+from planner.reports.tables import FeedbackMarker, FeedbackSetting, FeedbackTally
 from planner.resources.tables import ResourceReview, SupportResource
 from planner.rsvps.tables import Invitation, Question, Rsvp
 from planner.throttle.tables import ThrottleHit
@@ -30,6 +31,7 @@ TABLES = [
     SupportResource, OutboxMessage,
     AuditEvent,
     ResourceReview, CareSetting, CareMessage,
+    FeedbackSetting, FeedbackTally, FeedbackMarker,
 ]
 
 APP_CONFIG = AppConfig(

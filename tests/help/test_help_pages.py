@@ -72,8 +72,9 @@ async def test_help_page_ignores_an_unknown_or_impossible_programme(client):
     for value in ("99999", "x"):
         r = await client.get("/help", params={"program": value})
         assert r.status_code == 200 and 'id="home-heading"' not in r.text
-    # An id no database could hold is refused at the boundary, never a 500.
-    assert (await client.get("/help", params={"program": str(2**63)})).status_code == 400
+    # A number no programme id can be is refused at the boundary, with a sentence, like everywhere else.
+    r = await client.get("/help", params={"program": str(2**63)}, headers={"accept": "application/json"})
+    assert r.status_code == 400 and "too large" in r.json()["detail"]
 
 
 async def test_help_page_shows_the_programmes_own_entries_for_its_country(api, client):
