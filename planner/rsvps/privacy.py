@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from planner.audit.rules import record
 from planner.calendar.when import format_days, rsvp_days
-from planner.care.rules import erase_sender
+from planner.care.rules import erase_sender, purge as purge_care_messages
 from planner.db import write_transaction
 from planner.fields import loads
 from planner.mail.tables import OutboxMessage
@@ -68,6 +68,8 @@ async def erase_guest(rsvp_id: Any, token: str | None, *, now: datetime) -> None
         for inv in invitations:
             await Invitation.update({Invitation.name: ERASED_NAME, Invitation.email: erased_email(inv["id"], "invitation"),
                                      Invitation.used: True}).where(Invitation.id == inv["id"])
+        # What they wrote to the care team goes with them.
+        await erase_sender(r0["program"], email)
         # Unsent mail has nothing left to say; sent mail keeps only that a message of its kind went out.
         await OutboxMessage.delete().where(
             ((OutboxMessage.to_addr == email) | OutboxMessage.rsvp.is_in(ids)) & OutboxMessage.sent_at.is_null())
@@ -82,7 +84,9 @@ async def erase_guest(rsvp_id: Any, token: str | None, *, now: datetime) -> None
 
 
 async def purge_sensitive_answers(*, now: datetime, retention_days: int) -> int:
-    """Drop answers to sensitive questions once a programme ended more than retention_days ago."""
+    """Drop answers to sensitive questions once a programme ended more than retention_days ago.
+    Messages to the care team go by the same rule, at the same time."""
+    await purge_care_messages(now=now, retention_days=retention_days)
     cutoff = (now - timedelta(days=retention_days)).date()
     programs = [p["id"] for p in await Program.select(Program.id).where(Program.ends_on < cutoff)]
     if not programs:
