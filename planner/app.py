@@ -21,6 +21,8 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 
 from planner import db
 from planner.errors import PlannerError
+from planner.i18n import LazyText, _l
+from planner.language_web import language_middleware
 from planner.paths import asset_dir
 from planner.settings import Settings, get_settings
 from planner.web_common import provide_user
@@ -50,7 +52,7 @@ def planner_error_handler(request: Request, exc: PlannerError) -> Response:
 
 
 def msgspec_error_handler(request: Request, exc: Exception) -> Response:
-    return _error_response(request, 400, f"The request body is not valid: {exc}")
+    return _error_response(request, 400, _l("The request body is not valid: {problem}", problem=str(exc)).render())
 
 
 def http_error_handler(request: Request, exc: HTTPException) -> Response:
@@ -64,7 +66,7 @@ def http_error_handler(request: Request, exc: HTTPException) -> Response:
 
 def internal_error_handler(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return _error_response(request, 500, "Something went wrong on our side; nothing was changed. Please try again.")
+    return _error_response(request, 500, _l("Something went wrong on our side; nothing was changed. Please try again.").render())
 
 
 @get("/health", tags=["system"])
@@ -83,7 +85,7 @@ def _session_secret(settings: Settings) -> bytes:
 def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> Litestar:
     settings = settings or get_settings()
     from planner.accounts.web import PageAuthController
-    from planner.pages import page_handlers, set_language
+    from planner.pages import page_handlers
     from planner.rsvps.web import GuestRsvpController, OrganizerRsvpController
     from planner.scheduling.web import ActivityController, AuthController, ProgramController, SpaceController
 
@@ -125,7 +127,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         route_handlers=route_handlers,
         plugins=[channels_plugin(settings)],
         dependencies={"user": Provide(provide_user)},
-        middleware=[CookieBackendConfig(secret=_session_secret(settings), max_age=14 * 24 * 3600,
+        middleware=[language_middleware(secure=settings.base_url.startswith("https")),
+                    CookieBackendConfig(secret=_session_secret(settings), max_age=14 * 24 * 3600,
                                         samesite="lax", httponly=True, secure=settings.base_url.startswith("https")).middleware],
         csrf_config=CSRFConfig(secret=settings.secret_key, exclude=["/api", "/static", "/health", "/schema"],
                                cookie_samesite="strict", cookie_secure=settings.base_url.startswith("https")),
@@ -137,8 +140,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
             HTTPException: http_error_handler,
             Exception: internal_error_handler,
         },
+        type_encoders={LazyText: str},
         openapi_config=OpenAPIConfig(title="Festival wellness planner", version="0.1.0", path="/schema"),
-        before_request=set_language,
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         debug=settings.debug,

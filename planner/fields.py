@@ -5,6 +5,7 @@ import json
 from typing import Any
 
 from planner.errors import PlannerError
+from planner.i18n import _l
 
 
 def loads(value: Any) -> Any:
@@ -20,13 +21,13 @@ def loads(value: Any) -> Any:
 def whole(value: Any, label: str, field: str, *, minimum: int, maximum: int) -> int:
     """A whole number within bounds, from an int or a numeric string; a clear 400 otherwise."""
     if value is None or value == "":
-        raise PlannerError(f"{label} is required.", extra={"field": field})
+        raise PlannerError(_l("{label} is required.", label=_l(label)), extra={"field": field})
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise PlannerError(f"{label} must be a whole number.", extra={"field": field})
+        raise PlannerError(_l("{label} must be a whole number.", label=_l(label)), extra={"field": field})
     try:
         number = int(value)
     except ValueError as exc:
-        raise PlannerError(f"{label} must be a whole number.", extra={"field": field}) from exc
+        raise PlannerError(_l("{label} must be a whole number.", label=_l(label)), extra={"field": field}) from exc
     if number < minimum or number > maximum:
-        raise PlannerError(f"{label} must be between {minimum} and {maximum}.", extra={"field": field})
+        raise PlannerError(_l("{label} must be between {minimum} and {maximum}.", label=_l(label), minimum=minimum, maximum=maximum), extra={"field": field})
     return number

@@ -11,6 +11,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from planner.accounts.tables import ApiToken, LoginFailure, User
 from planner.errors import PlannerError
+from planner.i18n import _l
+from planner.terms import Terms
 from planner.scheduling.tables import Membership
 
 _hasher = PasswordHasher()
@@ -22,7 +24,7 @@ _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 def normalise_email(email: str) -> str:
     email = (email or "").strip()
     if len(email) > 254 or not EMAIL_RE.match(email):
-        raise PlannerError(f"“{email}” is not a valid email address.")
+        raise PlannerError(_l("“{email}” is not a valid email address.", email=email))
     local, _, domain = email.rpartition("@")
     return f"{local}@{domain.lower()}".lower()
 
@@ -40,7 +42,7 @@ def token_hash(token: str) -> str:
 async def create_user(email: str, password: str, *, admin: bool = False, name: str = "") -> dict:
     email = normalise_email(email)
     if await User.exists().where(User.email == email):
-        raise PlannerError(f"An account for {email} already exists.", "conflict")
+        raise PlannerError(_l("An account for {email} already exists.", email=email), "conflict")
     user = User(email=email, password_hash=hash_password(password), is_admin=admin, name=name)
     await user.save()
     return {"id": user.id, "email": user.email, "is_admin": user.is_admin}
@@ -106,5 +108,5 @@ async def require_role(user: dict | None, program_id: int, *roles: str) -> str:
     if role is None:
         raise PlannerError("That programme was not found.", "not_found")
     if roles and role not in roles:
-        raise PlannerError(f"This needs the {' or '.join(roles)} role in the programme.", "forbidden")
+        raise PlannerError(_l("This needs one of these roles in the programme: {roles}.", roles=Terms(roles)), "forbidden")
     return role
