@@ -258,8 +258,13 @@ class Moment(LazyText):
 
 # ---------------------------------------------------------------- Babel formatting
 
+# English dates and times are written the international way (24-hour clock, day before month).
+FORMAT_LOCALES = {"en": "en_GB"}
+
+
 def locale(lang: str | None = None) -> Locale:
     code = lang or current_language.get()
+    code = FORMAT_LOCALES.get(code, code)
     try:
         return Locale.parse(code)
     except (UnknownLocaleError, ValueError):
@@ -318,7 +323,10 @@ def format_when(start: datetime | str | None, end: datetime | str | None, tz: st
     if s.date() == e.date():
         times = _dates.format_interval(s.replace(tzinfo=None), e.replace(tzinfo=None), "Hm", locale=loc)
         return f"{_dates.format_date(s, 'full', locale=loc)}, {times}"
-    return _dates.format_interval(s.replace(tzinfo=None), e.replace(tzinfo=None), "yMMMEdHm", locale=loc)
+    def moment(d: datetime) -> str:
+        return f"{_dates.format_date(d, 'medium', locale=loc)}, {_dates.format_time(d, 'short', locale=loc)}"
+
+    return f"{moment(s)} – {moment(e)}"
 
 
 def format_span(start: datetime | str, end: datetime | str, tz: str | None = None, lang: str | None = None) -> str:

@@ -23,7 +23,7 @@ from planner.db import engine, is_postgres, raw, write_transaction
 from planner.fields import whole
 from planner.errors import PlannerError, not_found
 from planner.i18n import _l, _nl
-from planner.terms import Count, Term
+from planner.terms import Term
 from planner.inventory.tables import Item, KitComponent, Location, StockLevel, StockMovement
 from planner.mail.rules import enqueue
 from planner.scheduling.tables import Membership, Program, Slot, Space
@@ -218,8 +218,8 @@ async def _on_hand(item_id: int, location_id: int) -> int:
 def _too_little(item: dict, location: dict, have: int, needed: int) -> PlannerError:
     unit = item["unit"] or "piece"
     return PlannerError(
-        _l("Not enough {item} at {location}: {have} on hand, {needed} needed. Nothing was changed.",
-           item=item["name"], location=Term(location["name"]), have=Count(have, unit), needed=Count(needed, unit)),
+        _l("Not enough {item} at {location}: {have} {unit}(s) on hand, {needed} needed. Nothing was changed.",
+           item=item["name"], location=Term(location["name"]), have=have, unit=Term(unit), needed=needed),
         "insufficient_stock",
         extra={"item_id": item["id"], "location_id": location["id"], "on_hand": have, "needed": needed},
     )
