@@ -98,7 +98,7 @@ async def _has_any_role(user_id: int) -> bool:
     return bool(rows)
 
 
-def _already(first_at: datetime, tz: str, device: str | None) -> LazyText:
+def _already_text(first_at: datetime, tz: str, device: str | None) -> LazyText:
     if device:
         return _l("Already checked in at {time} by {device}.", time=Moment(first_at, None, tz, "time"), device=device)
     return _l("Already checked in at {time} by a scanner.", time=Moment(first_at, None, tz, "time"))
@@ -219,7 +219,7 @@ async def _already(t: dict, slot_id: int, scan: Scan, at: datetime, *, guest, pa
                        slot_id=slot_id, superseded={"device": c["device"], "checked_in_at": first_at.isoformat()})
     return _result("already_checked_in", guest=guest, party=party, checked_in_at=first_at.isoformat(),
                    device=c["device"], activity=activity, slot_id=slot_id,
-                   message=_already(first_at, t["timezone"], c["device"]))
+                   message=_already_text(first_at, t["timezone"], c["device"]))
 
 
 # PostgreSQL: the whole scan (bearer token, programme scope, ticket, admission, kit and its ledger
@@ -338,7 +338,7 @@ async def _fast_scan(scan: Scan, *, user: dict | None, token_hash: str | None, d
         if scan.scanned_at is None or at >= first_at:
             return _result("already_checked_in", guest=guest, party=party, checked_in_at=first_at.isoformat(),
                            device=t["existing_device"], activity=activity, slot_id=t["slot"], program_id=t["program"],
-                           message=_already(first_at, t["timezone"], t["existing_device"]))
+                           message=_already_text(first_at, t["timezone"], t["existing_device"]))
     raise NeedsCarefulPath(user)  # a refusal to explain, a residency day, or an earlier offline scan
 
 
