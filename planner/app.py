@@ -61,7 +61,17 @@ def http_error_handler(request: Request, exc: HTTPException) -> Response:
     if isinstance(exc, ValidationException) and extra:
         # msgspec's messages are readable: "Expected `int`, got `str` - at `$.capacity`".
         detail = "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in extra) or detail
+    elif detail in FRAMEWORK_DETAILS:
+        # Litestar's own short words, in the request's language like every other message.
+        detail = FRAMEWORK_DETAILS[detail].render()
     return _error_response(request, exc.status_code, detail, extra)
+
+
+FRAMEWORK_DETAILS = {
+    "Not Found": _l("That page was not found."),
+    "Method Not Allowed": _l("That address does not take this kind of request."),
+    "CSRF token verification failed": _l("This form has expired. Reload the page and try again."),
+}
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response:

@@ -322,3 +322,22 @@ async def test_organizer_pages_show_kinds_and_units_in_spanish(setup, api, clien
     stock = html.unescape((await client.get(f"/programs/{setup['program']['id']}/stock")).text)
     assert "Almacén" in stock and "Warehouse" not in stock
     assert ">unidad<" in stock.replace(" ", "") or "unidad" in stock
+
+
+async def test_framework_refusals_are_translated_too(client):
+    """A form sent without its CSRF token is refused in the guest's language, on a page that says so."""
+    r = await client.post("/login", data={"email": "x@example.org"}, headers={"Accept-Language": "de", "Accept": "text/html"})
+    assert r.status_code == 403
+    assert '<html lang="de">' in r.text
+    assert "Dieses Formular ist abgelaufen. Lade die Seite neu und versuch es noch einmal." in html.unescape(r.text)
+
+
+def test_numbers_and_dates_use_each_languages_own_way():
+    from datetime import date
+
+    from planner.i18n import format_date, format_number
+
+    assert [format_number(12345, lang) for lang in LANGUAGES] == ["12,345", "12.345", "12\u202f345", "12.345", "12.345"]
+    assert format_date(date(2027, 7, 2), lang="pt") == "sexta-feira, 2 de julho de 2027"
+    assert format_date(date(2027, 7, 2), lang="de") == "Freitag, 2. Juli 2027"
+    assert format_date(date(2027, 7, 2), lang="fr") == "vendredi 2 juillet 2027"
