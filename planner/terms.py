@@ -43,6 +43,10 @@ TERMS: dict[str, LazyText] = {
     "text_line": _l("text line"),
     "music_industry": _l("music-industry support"),
     "other": _l("other"),
+    # question kinds
+    "text": _l("Short text"),
+    "choice": _l("Choice"),
+    "yesno": _l("Yes / no"),
     # check-in results
     "admitted": _l("admitted"),
     "already_checked_in": _l("already checked in"),

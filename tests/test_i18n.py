@@ -341,3 +341,17 @@ def test_numbers_and_dates_use_each_languages_own_way():
     assert format_date(date(2027, 7, 2), lang="pt") == "sexta-feira, 2 de julho de 2027"
     assert format_date(date(2027, 7, 2), lang="de") == "Freitag, 2. Juli 2027"
     assert format_date(date(2027, 7, 2), lang="fr") == "vendredi 2 juillet 2027"
+
+
+async def test_invitation_email_speaks_the_programmes_default_language(api, client):
+    from planner.mail.render import render
+    from planner.mail.tables import OutboxMessage
+
+    p = await api.program(languages=["pt", "en"], country="BR", timezone="America/Sao_Paulo")
+    s = await api.space(p["id"])
+    a = await api.activity(p["id"], s["id"], kind="dinner", rsvp_mode="invite", title="Jantar")
+    await api.post(f"/api/activities/{a['id']}/invitations", {"name": "Rita", "email": "rita@example.org"}, expect=201)
+    row = await OutboxMessage.select().where(OutboxMessage.kind == "invitation").order_by(OutboxMessage.id, ascending=False).first()
+    mail = await render(row)
+    assert mail.subject == "Você foi convidado: Jantar"
+    assert mail.text.startswith("Olá, Rita,")

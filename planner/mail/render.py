@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from html import escape
 
-from planner.i18n import _, translations
+from planner.fields import loads
+from planner.i18n import _, supported, translations
 from planner.settings import Settings
 
 
@@ -134,7 +135,9 @@ async def _render_invitation(ctx: dict) -> Rendered:
     inv = await Invitation.select().where(Invitation.id == ctx["invitation_id"]).first()
     a = await Activity.select().where(Activity.id == inv["activity"]).first()
     p = await Program.select().where(Program.id == a["program"]).first()
-    t = translations("en").gettext
+    # An invitee has not chosen a language yet: the programme's default speaks for them.
+    t = translations(next((x for x in (loads(p["languages"]) if isinstance(p["languages"], str) else p["languages"]) or []
+                           if supported(x)), "en")).gettext
     url = _invitation_out(inv, created=False)["url"]
     lines = [
         t(_("Hello {name},")).format(name=inv["name"]), "", t(LEADS["invitation"]), "",
