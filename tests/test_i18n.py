@@ -355,3 +355,20 @@ async def test_invitation_email_speaks_the_programmes_default_language(api, clie
     mail = await render(row)
     assert mail.subject == "Você foi convidado: Jantar"
     assert mail.text.startswith("Olá, Rita,")
+
+
+def test_every_error_message_can_be_translated():
+    """A PlannerError built from an f-string cannot be looked up in a catalogue: use a literal, or
+    _l("... {name} ...", name=...) so the words are translated and the values put in afterwards."""
+    from planner.errors import NOT_FOUND
+
+    bad, unknown = [], []
+    for path in sorted((ROOT / "planner").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        for m in re.finditer(r"PlannerError\(\s*f[\"']|_l\(\s*f[\"']|\"error\":\s*f[\"']", text):
+            bad.append(f"{path.relative_to(ROOT)}:{text[:m.start()].count(chr(10)) + 1}")
+        for m in re.finditer(r"not_found\(\s*\"([^\"]+)\"\s*\)", text):
+            if m.group(1) not in NOT_FOUND:
+                unknown.append(f"{path.relative_to(ROOT)}: not_found({m.group(1)!r})")
+    assert not bad, f"untranslatable messages (f-strings): {bad}"
+    assert not unknown, f"add these to planner.errors.NOT_FOUND as whole sentences: {unknown}"
