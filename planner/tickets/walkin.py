@@ -70,7 +70,7 @@ async def _activity(activity_id: Any, user: dict | None) -> dict:
         raise not_found("That activity")
     await require_role(user, a["program"], "organizer", "staff")
     if a["kind"] != "activation" or a["rsvp_mode"] != "open":
-        raise PlannerError(_l("Walk-ins are only for activations with open RSVPs; “{title}” is a {kind} ({mode}).",
+        raise PlannerError(_l("Walk-ins are only for activations with open RSVPs; “{title}” is a {kind} {mode}.",
                               title=a["title"], kind=Term(a["kind"]), mode=Term(a["rsvp_mode"])),
                            "closed", extra={"result": "not_open"})
     if a["cancelled_at"] is not None:
