@@ -31,6 +31,16 @@ def _zones() -> set[str]:
     return _ZONES
 
 
+# Programmes plan festivals and seasons: a year outside this range is a typing slip (0001, 9999).
+YEARS = (2000, 2100)
+
+
+def _plausible(value: date, field: str) -> None:
+    if not YEARS[0] <= value.year <= YEARS[1]:
+        raise PlannerError(_l("{field} is in the year {year}; give a date between {first} and {last}.",
+                              field=field, year=value.year, first=YEARS[0], last=YEARS[1]), extra={"field": field})
+
+
 def as_utc(value: datetime | str, tz: str, field: str = "time") -> datetime:
     """Read a time: ISO 8601 with an offset, or local to the programme's zone without one."""
     if isinstance(value, str):
@@ -38,6 +48,7 @@ def as_utc(value: datetime | str, tz: str, field: str = "time") -> datetime:
             value = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError as exc:
             raise PlannerError(_l("{field} must be an ISO 8601 date and time, like 2026-07-03T18:00.", field=field)) from exc
+    _plausible(value, field)
     if value.tzinfo is None:
         value = value.replace(tzinfo=zone(tz))
     return value.astimezone(timezone.utc).replace(microsecond=0)
@@ -48,9 +59,10 @@ def local(value: datetime, tz: str) -> datetime:
 
 
 def parse_date(value: date | str, field: str) -> date:
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError as exc:
-        raise PlannerError(_l("{field} must be a date like 2026-07-03.", field=field)) from exc
+    if not (isinstance(value, date) and not isinstance(value, datetime)):
+        try:
+            value = date.fromisoformat(str(value))
+        except ValueError as exc:
+            raise PlannerError(_l("{field} must be a date like 2026-07-03.", field=field)) from exc
+    _plausible(value, field)
+    return value
