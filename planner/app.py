@@ -23,7 +23,7 @@ from planner import db, faults, redact
 from planner.boundary import check_request
 from planner.clock import utcnow
 from planner.errors import PlannerError
-from planner.i18n import LazyText, _l
+from planner.i18n import LazyText, _l, gettext
 from planner.language_web import language_middleware
 from planner.headers import security_headers
 from planner.pages import page_handlers
@@ -86,11 +86,11 @@ def internal_error_handler(request: Request, exc: Exception) -> Response:
     kind = faults.classify(exc)
     if kind == "unavailable":
         log.warning("database unavailable on %s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
-        return _error_response(request, 503, faults.UNAVAILABLE,
+        return _error_response(request, 503, gettext(faults.UNAVAILABLE),
                                headers={"retry-after": str(faults.RETRY_AFTER_SECONDS)})
     if kind == "invalid":
         log.warning("value refused by the database on %s %s: %s", request.method, request.url.path, exc)
-        return _error_response(request, 400, faults.CANNOT_STORE)
+        return _error_response(request, 400, gettext(faults.CANNOT_STORE))
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _error_response(request, 500, _l("Something went wrong on our side; nothing was changed. Please try again.").render())
 

@@ -66,13 +66,13 @@ def csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
     if stray:
         line = text.count("\n", 0, stray.start()) + text.count("\r", 0, stray.start()) - text.count("\r\n", 0, stray.start()) + 1
         raise PlannerError(
-            f"Line {line} has a stray carriage return (CR) in it. Save the file again as CSV (UTF-8) and upload it again.",
-            extra={"problems": [{"line": line, "error": "Stray carriage return."}]},
+            _l("Line {line} has a stray carriage return (CR) in it. Save the file again as CSV (UTF-8) and upload it again.", line=line),
+            extra={"problems": [{"line": line, "error": _l("Stray carriage return.")}]},
         )
     reader = csv.reader(io.StringIO(text))
     try:
         for row in reader:
             yield reader.line_num, row
     except csv.Error as exc:
-        raise PlannerError(f"Line {reader.line_num} cannot be read as CSV: {exc}.",
+        raise PlannerError(_l("Line {line} cannot be read as CSV: {problem}.", line=reader.line_num, problem=str(exc)),
                            extra={"problems": [{"line": reader.line_num, "error": str(exc)}]}) from None

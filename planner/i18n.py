@@ -287,9 +287,25 @@ def format_datetime(value: datetime | str | None, tz: str | None = None, fmt: st
     dt = _as_datetime(value, tz)
     if dt is None:
         return ""
+    if "%" in fmt:
+        return _strftime_like(dt, fmt, locale(lang))
     if fmt == "short-day":
         return f"{_dates.format_date(dt, 'EEE d MMM', locale=locale(lang))}, {_dates.format_time(dt, 'short', locale=locale(lang))}"
     return _dates.format_datetime(dt, fmt, tzinfo=dt.tzinfo, locale=locale(lang))
+
+
+_SKELETON_PARTS = (("%A", "EEEE"), ("%a", "E"), ("%d", "d"), ("%B", "MMMM"), ("%b", "MMM"), ("%m", "M"), ("%Y", "y"))
+
+
+def _strftime_like(dt: datetime, fmt: str, loc: Locale) -> str:
+    """A strftime-style format ("%d %b %Y %H:%M") read as the parts it asks for, written the language's way."""
+    date_skeleton = "".join(part for code, part in _SKELETON_PARTS if code in fmt)
+    pieces = []
+    if date_skeleton:
+        pieces.append(_dates.format_skeleton(date_skeleton, dt, locale=loc))
+    if "%H" in fmt or "%M" in fmt:
+        pieces.append(_dates.format_skeleton("Hms" if "%S" in fmt else "Hm", dt, locale=loc))
+    return ", ".join(pieces)
 
 
 def format_date(value: date | datetime | str | None, tz: str | None = None, fmt: str = "full", lang: str | None = None) -> str:

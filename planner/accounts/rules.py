@@ -89,7 +89,7 @@ async def authenticate(email: str, password: str, *, now: datetime, client: str,
     key = (email or "").strip().lower()[:254]
     limits = login_limits(client, key, attempts=attempts, client_attempts=client_attempts, window_seconds=window_seconds)
     # Every attempt is counted before the password is checked; a good one is forgotten again.
-    counted = await throttle.take_strict(*limits, now=now, message="Too many failed logins from your connection.")
+    counted = await throttle.take_strict(*limits, now=now, message=_l("Too many failed logins from your connection."))
     account_key = f"login:account:{key}"
     failures = await throttle.count(account_key, now=now, window=timedelta(seconds=window_seconds))
     if failures > ACCOUNT_FREE_FAILURES:

@@ -2,7 +2,8 @@
 keyboard-only RSVP, visible focus, text at 200 %, reduced motion, and pages in French and German.
 
 axe-core is vendored from npm in tests/browser/vendor/axe-core (with its licence); it is injected into the
-page by the test, never served by the app. Screenshots go to $PLANNER_A11Y_SHOTS when that is set.
+page by the test (with the page's Content-Security-Policy bypassed for that injection only), never served
+by the app. Screenshots go to $PLANNER_A11Y_SHOTS when that is set.
 """
 from __future__ import annotations
 
@@ -118,7 +119,7 @@ async def audit(page, base: str, pages: list[tuple[str, str]], label: str) -> li
 
 @pytest.mark.parametrize("width", WIDTHS)
 async def test_guest_pages_have_no_serious_axe_violations(world, browser, width):
-    ctx = await browser.new_context(viewport={"width": width, "height": 800})
+    ctx = await browser.new_context(viewport={"width": width, "height": 800}, bypass_csp=True)
     page = await ctx.new_page()
     try:
         problems = await audit(page, world["server"].base_url, guest_pages(world), f"guest-{width}")
@@ -145,7 +146,7 @@ async def _fresh_spare(w: dict) -> dict:
 
 @pytest.mark.parametrize("width", WIDTHS)
 async def test_organizer_pages_have_no_serious_axe_violations(world, browser, width):
-    ctx = await browser.new_context(viewport={"width": width, "height": 800})
+    ctx = await browser.new_context(viewport={"width": width, "height": 800}, bypass_csp=True)
     page = await ctx.new_page()
     try:
         await login(page, world["server"], ADMIN_EMAIL)
@@ -157,7 +158,7 @@ async def test_organizer_pages_have_no_serious_axe_violations(world, browser, wi
 
 @pytest.mark.parametrize("width", WIDTHS)
 async def test_staff_pages_have_no_serious_axe_violations(world, browser, width):
-    ctx = await browser.new_context(viewport={"width": width, "height": 800})
+    ctx = await browser.new_context(viewport={"width": width, "height": 800}, bypass_csp=True)
     page = await ctx.new_page()
     try:
         await login(page, world["server"], world["staff"]["email"], PASSWORD)
@@ -182,7 +183,7 @@ async def test_staff_pages_have_no_serious_axe_violations(world, browser, width)
 
 @pytest.mark.parametrize("lang", ["fr", "de", "pt", "es"])
 async def test_guest_pages_in_other_languages_pass_axe_at_360(world, browser, lang):
-    ctx = await browser.new_context(viewport={"width": 360, "height": 800}, locale=lang)
+    ctx = await browser.new_context(viewport={"width": 360, "height": 800}, locale=lang, bypass_csp=True)
     page = await ctx.new_page()
     try:
         problems = []
@@ -205,7 +206,7 @@ async def test_guest_can_rsvp_with_the_keyboard_alone(world, browser):
         a = (await c.post(f"/api/programs/{world['program']['id']}/activities", json={
             "kind": "activation", "title": "Keyboard calm", "space_id": world["space"]["id"], "capacity": 5,
             "rsvp_mode": "open", "starts_at": f"{start}T09:00", "ends_at": f"{start}T09:30", "max_guests": 1})).json()
-    ctx = await browser.new_context(viewport={"width": 360, "height": 800})
+    ctx = await browser.new_context(viewport={"width": 360, "height": 800}, bypass_csp=True)
     page = await ctx.new_page()
     try:
         await page.goto(f"{world['server'].base_url}/a/{a['id']}")
@@ -236,7 +237,7 @@ async def test_guest_can_rsvp_with_the_keyboard_alone(world, browser):
 
 
 async def test_text_at_200_percent_and_reduced_motion(world, browser):
-    ctx = await browser.new_context(viewport={"width": 1280, "height": 900}, reduced_motion="reduce")
+    ctx = await browser.new_context(viewport={"width": 1280, "height": 900}, reduced_motion="reduce", bypass_csp=True)
     page = await ctx.new_page()
     try:
         for name, path in guest_pages(world)[:6]:
@@ -267,7 +268,7 @@ def test_axe_is_vendored_with_its_licence():
 
 async def test_axe_check_finds_a_real_violation(world, browser):
     """The audit is not vacuous: an unlabelled field and grey-on-white text are reported."""
-    ctx = await browser.new_context(viewport={"width": 360, "height": 800})
+    ctx = await browser.new_context(viewport={"width": 360, "height": 800}, bypass_csp=True)
     page = await ctx.new_page()
     try:
         await page.goto(world["server"].base_url + "/login")
