@@ -372,3 +372,14 @@ def test_every_error_message_can_be_translated():
                 unknown.append(f"{path.relative_to(ROOT)}: not_found({m.group(1)!r})")
     assert not bad, f"untranslatable messages (f-strings): {bad}"
     assert not unknown, f"add these to planner.errors.NOT_FOUND as whole sentences: {unknown}"
+
+
+def test_templates_translate_only_literal_text():
+    """`_(some_variable)` in a template is never extracted, so its words would silently stay English:
+    translate the literal where it is written (`_('Declined')`) instead."""
+    dynamic = []
+    for path in sorted((ROOT / "templates").rglob("*.html")):
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if re.search(r"(?<![\w.])(_|gettext|ngettext)\(\s*[A-Za-z_]", line):
+                dynamic.append(f"{path.relative_to(ROOT)}:{n}")
+    assert not dynamic, dynamic
