@@ -222,12 +222,12 @@ class LazyText:
         return hash((self.message, self.plural))
 
 
-def _l(message: str, **params: Any) -> LazyText:
+def _l(message: str, /, **params: Any) -> LazyText:
     """Lazy gettext with {named} parameters: `PlannerError(_l("{name} is full.", name=space))`."""
     return LazyText(message, params)
 
 
-def _nl(singular: str, plural: str, n: int, **params: Any) -> LazyText:
+def _nl(singular: str, plural: str, n: int, /, **params: Any) -> LazyText:
     """Lazy ngettext; `n` is passed to the text as {n} as well."""
     return LazyText(singular, {"n": n, **params}, plural=plural, n=n)
 
