@@ -160,8 +160,9 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     async def on_shutdown() -> None:
         stop.set()
         for t in tasks:
+            # Long enough for the mail in flight to finish and be marked (the worker stops after it).
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(t, timeout=5)
+                await asyncio.wait_for(t, timeout=30)
         tasks.clear()
         await db.stop()
 
@@ -199,7 +200,7 @@ def _optional_handlers() -> list[list[Any]]:
 
     out = []
     for mod in ("planner.calendar.web", "planner.tickets.web", "planner.tickets.scanner_web", "planner.tickets.live_web",
-                "planner.inventory.web", "planner.resources.web"):
+                "planner.inventory.web", "planner.resources.web", "planner.care.web", "planner.reports.web"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as exc:

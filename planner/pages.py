@@ -12,6 +12,8 @@ from litestar.response import Redirect, Template
 from planner.accounts import team
 from planner.clock import local, utcnow
 from planner.errors import PlannerError
+from planner.reports import feedback
+from planner.resources.rules import review_status
 from planner.rsvps import rules as rsvps
 from planner.rsvps.tables import Rsvp
 from planner.scheduling import rules as sched
@@ -74,7 +76,9 @@ async def _program_context(program_id: int, user: User) -> dict:
         a["waiting"] = sum(s["waiting"] for s in a["slots"])
         a["seats"] = sum(s["capacity"] for s in a["slots"]) if a["kind"] == "activation" else a["capacity"]
     members = await team.list_members(program_id, user=user) if role == "organizer" else []
-    return {"program": program, "role": role, "spaces": spaces, "hosts": hosts, "activities": activities, "members": members}
+    review = await review_status(program_id) if role == "organizer" else None
+    return {"program": program, "role": role, "spaces": spaces, "hosts": hosts, "activities": activities, "members": members,
+            "resources_review": review}
 
 
 async def _role(user: User, program_id: int) -> str | None:
@@ -361,7 +365,7 @@ async def _guest_context(rsvp_id: int, token: str | None) -> dict:
     from planner.calendar.feeds import guest_feed_url
 
     return {"rsvp": r, "activity": a, "program": p, "space": space, "slot": slot, "token": token,
-            "resources": await _resources(p["id"]),
+            "resources": await _resources(p["id"]), "feedback": await feedback.offer({"id": r["id"], "program": p["id"]}),
             "calendar_feed": guest_feed_url(p["id"], r["id"], r["email"], as_webcal=True)}
 
 

@@ -18,9 +18,8 @@ from planner.db import is_postgres, locked, raw, slot_lock, write_transaction
 from planner.errors import PlannerError, not_found
 from planner.fields import SafeCsvWriter, csv_rows, loads
 from planner.i18n import _l, _nl
+from planner.mail.rules import enqueue, enqueue_many, message_row
 from planner.terms import Term
-from planner.mail.rules import enqueue, message_row
-from planner.mail.tables import OutboxMessage
 from planner.rsvps.tables import ERASED_DOMAIN, Invitation, Question, Rsvp
 from planner.scheduling.tables import Activity, Program, Slot
 from planner.settings import get_settings
@@ -247,10 +246,10 @@ u AS (
 ),
 r AS (
   INSERT INTO rsvp (program, activity, slot, name, email, guests, status, queue_seq, answers, ticket_code,
-                    invitation, language, offer_expires_at, note, created_at, updated_at)
+                    invitation, language, offer_expires_at, note, created_at, updated_at, waitlisted_at)
   SELECT $4, $5, d.id, $6, $7, $3 - 1, d.status,
          CASE WHEN d.status = 'waitlisted' THEN d.queue_seq + 1 END,
-         $8::json, $9, NULL, $10, NULL, '', $11, $11
+         $8::json, $9, NULL, $10, NULL, '', $11, $11, CASE WHEN d.status = 'waitlisted' THEN $11::timestamptz END
   FROM d
   RETURNING id, status
 ),
@@ -346,7 +345,7 @@ async def create_rsvp(activity_id: Any, data: dict, *, now: datetime, language: 
             program=a["program"], activity=a["id"], slot=slot_id, name=name, email=email, guests=guests,
             status=status, queue_seq=queue_seq, answers=answers, ticket_code=new_code(),
             invitation=invitation["id"] if invitation else None, language=language[:10],
-            created_at=now, updated_at=now,
+            created_at=now, updated_at=now, waitlisted_at=now if status == "waitlisted" else None,
         )
         inserted = await Rsvp.insert(row).returning(Rsvp.id)
         rid = inserted[0]["id"]
@@ -492,12 +491,13 @@ async def fill_freed_seats(slot_id: int, *, now: datetime) -> list[int]:
     if not promoted:
         return []
     ids = [w["id"] for w in promoted]
-    values: dict = {Rsvp.status: "offered" if offer else "confirmed", Rsvp.queue_seq: None, Rsvp.updated_at: now}
+    values: dict = {Rsvp.status: "offered" if offer else "confirmed", Rsvp.queue_seq: None, Rsvp.updated_at: now,
+                    Rsvp.promoted_at: now}
     if offer:
         values[Rsvp.offer_expires_at] = now + timedelta(hours=slot["activity.hold_hours"])
     await Rsvp.update(values).where(Rsvp.id.is_in(ids))
     await Slot.update({Slot.confirmed: Slot.confirmed + taken, Slot.waiting: Slot.waiting - len(ids)}).where(Slot.id == slot_id)
-    await OutboxMessage.insert(*[
+    await enqueue_many([
         message_row(kind="offered" if offer else "promoted", to=w["email"], rsvp_id=w["id"], now=now) for w in promoted
     ])
     return ids
@@ -554,13 +554,15 @@ async def approve(rsvp_id: Any, *, user: dict | None, now: datetime) -> dict:
                 await Slot.update({Slot.confirmed: Slot.confirmed + party}).where(Slot.id == r["slot"])
             if r["status"] == "waitlisted":
                 await Slot.update({Slot.waiting: Slot.waiting - 1}).where(Slot.id == r["slot"])
-            await Rsvp.update({Rsvp.status: status, Rsvp.queue_seq: None, Rsvp.offer_expires_at: None, Rsvp.updated_at: now}).where(Rsvp.id == r["id"])
+            seated = {Rsvp.promoted_at: now} if r["status"] == "waitlisted" else {}
+            await Rsvp.update({Rsvp.status: status, Rsvp.queue_seq: None, Rsvp.offer_expires_at: None, Rsvp.updated_at: now,
+                               **seated}).where(Rsvp.id == r["id"])
         else:
             status = "waitlisted"
             seq = slot["queue_seq"] + 1
             position = slot["waiting"] + 1
             await Slot.update({Slot.waiting: Slot.waiting + 1, Slot.queue_seq: seq}).where(Slot.id == r["slot"])
-            await Rsvp.update({Rsvp.status: status, Rsvp.queue_seq: seq, Rsvp.updated_at: now}).where(Rsvp.id == r["id"])
+            await Rsvp.update({Rsvp.status: status, Rsvp.queue_seq: seq, Rsvp.updated_at: now, Rsvp.waitlisted_at: now}).where(Rsvp.id == r["id"])
         await enqueue(kind=status, to=r["email"], rsvp_id=r["id"], context={"position": position}, now=now)
     return rsvp_out({**r, "status": status}, position=position)
 
@@ -590,7 +592,7 @@ async def waitlist(rsvp_id: Any, *, user: dict | None, now: datetime) -> dict:
             raise PlannerError(_l("Only applications can be waitlisted; this RSVP is {status}.", status=Term(r["status"])), "conflict")
         seq = slot["queue_seq"] + 1
         await Slot.update({Slot.waiting: Slot.waiting + 1, Slot.queue_seq: seq}).where(Slot.id == r["slot"])
-        await Rsvp.update({Rsvp.status: "waitlisted", Rsvp.queue_seq: seq, Rsvp.updated_at: now}).where(Rsvp.id == r["id"])
+        await Rsvp.update({Rsvp.status: "waitlisted", Rsvp.queue_seq: seq, Rsvp.updated_at: now, Rsvp.waitlisted_at: now}).where(Rsvp.id == r["id"])
         await enqueue(kind="waitlisted", to=r["email"], rsvp_id=r["id"], context={"position": slot["waiting"] + 1}, now=now)
     return rsvp_out({**r, "status": "waitlisted"}, position=slot["waiting"] + 1)
 
@@ -880,13 +882,13 @@ async def questions_for(activity_id: int) -> list[dict]:
 async def notify_activity_changed(activity_id: int, *, now: datetime) -> None:
     rows = await Rsvp.select(Rsvp.id, Rsvp.email).where((Rsvp.activity == activity_id) & Rsvp.status.is_in(list(HOLDS_SEAT)))
     if rows:
-        await OutboxMessage.insert(*[message_row(kind="activity_changed", to=r["email"], rsvp_id=r["id"], now=now) for r in rows])
+        await enqueue_many([message_row(kind="activity_changed", to=r["email"], rsvp_id=r["id"], now=now) for r in rows])
 
 
 async def notify_activity_cancelled(activity_id: int, *, reason: str, now: datetime) -> None:
     rows = await Rsvp.select(Rsvp.id, Rsvp.email, Rsvp.status).where((Rsvp.activity == activity_id) & Rsvp.status.is_in(list(ACTIVE)))
     if rows:
-        await OutboxMessage.insert(*[
+        await enqueue_many([
             message_row(kind="activity_cancelled", to=r["email"], rsvp_id=r["id"], context={"reason": reason, "was": r["status"]}, now=now)
             for r in rows
         ])

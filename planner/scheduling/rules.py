@@ -122,6 +122,7 @@ async def _seed_program(program_id: int, country: str, languages: list[str]) -> 
             program=program_id, country=r.get("country") or country, name=r["name"], kind=r["kind"],
             phone=r.get("phone"), sms=r.get("sms"), url=r.get("url"), hours=r.get("hours"),
             languages=r.get("languages") or [], description=r.get("description") or "", position=i,
+            source=r.get("source") or "curated",
         )
         for i, r in enumerate(resources_for(country, languages))
     ]

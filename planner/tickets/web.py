@@ -77,13 +77,13 @@ async def _ticket(rsvp_id: int, token: str | None) -> dict:
 PRIVATE = {"cache-control": "private, no-store", "referrer-policy": "no-referrer"}
 
 
-@get("/r/{rsvp_id:int}/qr.png", include_in_schema=False)
+@get("/r/{rsvp_id:int}/qr.png", tags=["tickets"], media_type="image/png", summary="A ticket's QR code (PNG)")
 async def ticket_png(rsvp_id: int, token: str | None = None) -> Response[bytes]:
     r = await _ticket(rsvp_id, token)
     return Response(qr.qr_png(r["ticket_code"]), media_type="image/png", headers=PRIVATE)
 
 
-@get("/r/{rsvp_id:int}/qr.svg", include_in_schema=False)
+@get("/r/{rsvp_id:int}/qr.svg", tags=["tickets"], media_type="image/svg+xml", summary="A ticket's QR code (SVG)")
 async def ticket_svg(rsvp_id: int, token: str | None = None) -> Response[bytes]:
     r = await _ticket(rsvp_id, token)
     return Response(qr.qr_svg(r["ticket_code"]), media_type="image/svg+xml", headers=PRIVATE)
