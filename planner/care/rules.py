@@ -17,7 +17,7 @@ from planner.care.tables import CareMessage, CareSetting
 from planner.db import locked, write_transaction
 from planner.errors import PlannerError, not_found
 from planner.fields import loads
-from planner.i18n import _, translations
+from planner.i18n import LazyText, _, _l, translations
 from planner.mail.rules import message_row
 from planner.mail.tables import OutboxMessage
 from planner.rsvps.rules import guest_rsvp
@@ -41,18 +41,18 @@ def sender_key(secret: str, *parts: object) -> str:
     return hashlib.sha256(":".join([secret, "care", *map(str, parts)]).encode()).hexdigest()[:40]
 
 
-def _text(value: object, *, label: str, limit: int, required: bool, one_line: bool = False) -> str:
+def _text(value: object, *, label: LazyText, limit: int, required: bool, one_line: bool = False) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise PlannerError(f"{label} must be text.")
+        raise PlannerError(_l("{label} must be text.", label=label))
     value = value.replace("\r\n", "\n").strip()
     if required and not value:
-        raise PlannerError(f"Write a message first: {label.lower()} is empty.", extra={"field": "message"})
+        raise PlannerError(_l("Write a message first: the message is empty."), extra={"field": "message"})
     if len(value) > limit:
-        raise PlannerError(f"{label} can be at most {limit} characters.")
+        raise PlannerError(_l("{label} can be at most {max_len} characters.", label=label, max_len=limit))
     if _CONTROL.search(value) or (one_line and "\n" in value):
-        raise PlannerError(f"{label} contains control characters.")
+        raise PlannerError(_l("{label} contains control characters.", label=label))
     return value
 
 
@@ -82,7 +82,7 @@ async def settings_of(program_id: int, *, user: dict | None) -> dict:
 async def set_address(program_id: int, address: str | None, *, user: dict | None) -> dict:
     """The programme's care address; empty sends care messages to the organizers."""
     await require_role(user, program_id, "organizer")
-    address = _text(address, label="The care address", limit=254, required=False, one_line=True)
+    address = _text(address, label=_l("The care address"), limit=254, required=False, one_line=True)
     address = normalise_email(address) if address else ""
     async with write_transaction():
         if await CareSetting.exists().where(CareSetting.program == program_id):
@@ -173,7 +173,7 @@ async def send_from_guest(rsvp_id: object, token: str | None, data: dict, *, now
                           retention_days: int) -> dict:
     """A guest writes from their own page (their token is their key)."""
     r = await guest_rsvp(rsvp_id, token)
-    message = _text(data.get("message"), label="The message", limit=MAX_MESSAGE, required=True)
+    message = _text(data.get("message"), label=_l("The message"), limit=MAX_MESSAGE, required=True)
     return await _send(r["program"], rsvp_id=r["id"], name=r["name"], email=r["email"], contact="",
                        key=sender_key(secret, r["program"], r["email"]), message=message, now=now, base_url=base_url,
                        retention_days=retention_days, public=False)
@@ -184,8 +184,8 @@ async def send_from_public(program_id: int, data: dict, *, now: datetime, client
     """Someone writes from the public programme page; they may leave a way to reach them."""
     if not await Program.exists().where(Program.id == program_id):
         raise not_found("That programme")
-    message = _text(data.get("message"), label="The message", limit=MAX_MESSAGE, required=True)
-    contact = _text(data.get("contact"), label="The contact", limit=MAX_CONTACT, required=False, one_line=True)
+    message = _text(data.get("message"), label=_l("The message"), limit=MAX_MESSAGE, required=True)
+    contact = _text(data.get("contact"), label=_l("The contact"), limit=MAX_CONTACT, required=False, one_line=True)
     return await _send(program_id, rsvp_id=None, name="", email="", contact=contact, key=sender_key(secret, program_id, client),
                        message=message, now=now, base_url=base_url, retention_days=retention_days, public=True)
 

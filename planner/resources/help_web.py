@@ -9,7 +9,7 @@ from babel import Locale
 from litestar import Request, Response, get
 
 from planner.errors import PlannerError
-from planner.i18n import translations
+from planner.i18n import _l, translations
 from planner.paths import asset_dir
 from planner.resources import hub, rules
 from planner.resources.public_list import KIND_LABELS, attribution
@@ -158,7 +158,7 @@ async def help_api(country: str | None = None) -> dict[str, Any]:
     if not country:
         raise PlannerError("Give a country code, for example ?country=US.")
     if code is None:
-        raise PlannerError(f"“{country[:10]}” is not a country code (ISO 3166-1, for example US or GB).", "not_found")
+        raise PlannerError(_l("“{code}” is not a country code (ISO 3166-1, for example US or GB).", code=country[:10]), "not_found")
     return {"country": code, "resources": [hub.api_entry(e) for e in hub.entries_for(code)]}
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from planner.accounts.rules import require_role
 from planner.db import write_transaction
 from planner.errors import PlannerError, not_found
+from planner.i18n import _l
 from planner.fields import loads
 from planner.resources import hub
 from planner.resources.seed import reviewed_on
@@ -150,14 +151,14 @@ def _clean(data: dict, partial: bool) -> dict:
             if key == "name" and not value:
                 raise PlannerError("A resource needs a name.", extra={"field": "name"})
             if len(value) > _MAX[key]:
-                raise PlannerError(f"{key} can be at most {_MAX[key]} characters.", extra={"field": key})
+                raise PlannerError(_l("{field} can be at most {n} characters.", field=key, n=_MAX[key]), extra={"field": key})
             if _CONTROL.search(value.replace("\n", "") if key == "description" else value):
-                raise PlannerError(f"{key} contains control characters.", extra={"field": key})
+                raise PlannerError(_l("{field} contains control characters.", field=key), extra={"field": key})
             out[key] = value or None if key in ("phone", "sms", "url", "hours") else value
     if not partial and not out.get("name"):
         raise PlannerError("A resource needs a name.", extra={"field": "name"})
     if "kind" in out and out["kind"] not in KINDS:
-        raise PlannerError(f"kind must be one of: {', '.join(KINDS)}.", extra={"field": "kind"})
+        raise PlannerError(_l("kind must be one of: {kinds}.", kinds=", ".join(KINDS)), extra={"field": "kind"})
     if out.get("url") and not out["url"].startswith(("https://", "http://", "mailto:", "tel:")):
         raise PlannerError("The link must start with https://, mailto: or tel:.", extra={"field": "url"})
     if "languages" in data and data["languages"] is not None:
