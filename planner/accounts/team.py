@@ -19,7 +19,7 @@ LAST_ORGANIZER = "{email} is the last organizer of this programme. Make someone 
 
 def _role(value: str | None) -> str:
     if value not in ROLES:
-        raise PlannerError(f"role must be one of: {', '.join(ROLES)}.", extra={"field": "role"})
+        raise PlannerError(_l("The role must be one of: {roles}.", roles=", ".join(ROLES)), extra={"field": "role"})
     return value
 
 
