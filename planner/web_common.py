@@ -9,7 +9,9 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 
 from planner.accounts.rules import user_for_token
 from planner.accounts.sessions import user_for_session
+from planner.boundary import csrf_ok
 from planner.clock import utcnow
+from planner.settings import get_settings
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 SESSION_COOKIE = "planner_session"
@@ -49,7 +51,7 @@ async def current_user(request: Request) -> dict | None:
             if user and request.method not in SAFE_METHODS and request.url.path.startswith("/api/"):
                 header = request.headers.get("x-csrftoken")
                 cookie = request.cookies.get("csrftoken")
-                if not header or header != cookie:
+                if not csrf_ok(header, cookie, get_settings().secret_key):
                     raise PermissionDeniedException("Missing or wrong CSRF token: send the x-csrftoken header.")
     request.scope["planner_user"] = user
     return user
