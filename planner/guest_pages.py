@@ -4,15 +4,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from babel import Locale
 from litestar import Request, get, post
 from litestar.response import Redirect, Template
 
 from planner.calendar.feeds import guest_feed_url, program_feed_url
 from planner.clock import utcnow
 from planner.errors import PlannerError
-from planner.fields import loads
-from planner.i18n import available, pick_language
+from planner import i18n
+from planner.i18n import current_language
+from planner.reports import feedback
 from planner.resources.tables import SupportResource
 from planner.rsvps import replies
 from planner.rsvps import rules as rsvps
@@ -20,7 +20,6 @@ from planner.rsvps.privacy import erase_guest
 from planner.rsvps.tables import Invitation, Rsvp
 from planner.scheduling import rules as sched
 from planner.scheduling.tables import Activity, Host, Program, Space
-from planner.templating import current_language
 
 KINDS = ("activation", "residency", "dinner")
 
@@ -33,16 +32,6 @@ async def resources_of(program_id: int) -> list[dict]:
     return await SupportResource.select().where(
         (SupportResource.program == program_id) & (SupportResource.enabled == True)  # noqa: E712
     ).order_by(SupportResource.position)
-
-
-def languages_of(program: dict) -> list[dict]:
-    """The programme's languages that the guest pages can speak, each named in itself (English, Español)."""
-    offered = program.get("languages") or ["en"]
-    if isinstance(offered, str):
-        offered = loads(offered) or ["en"]
-    have = available()
-    codes = [x for x in offered if x in have] or ["en"]
-    return [{"code": c, "name": Locale.parse(c).get_display_name(c).capitalize()} for c in codes]
 
 
 def seats(a: dict, now: datetime) -> dict:
@@ -89,13 +78,13 @@ def _closed(a: dict, now: datetime) -> str | None:
 async def _activity_context(activity_id: int, invite: str | None) -> dict:
     now = utcnow()
     a, p, space = await _public_activity(activity_id)
+    i18n.settle_for_program(p["languages"])
     questions = await rsvps.questions_for(activity_id)
     invitation = await replies.invitation_by_code(activity_id, invite) if invite else None
     return {"activity": a, "program": p, "space": space, "questions": questions,
             "per_guest": [q for q in questions if q["per_guest"]],
             "invite": invite if invitation else None, "invitation": invitation, "bad_invite": bool(invite and not invitation),
-            "seats": seats(a, now), "resources": await resources_of(p["id"]), "closed": _closed(a, now),
-            "languages": languages_of(p)}
+            "seats": seats(a, now), "resources": await resources_of(p["id"]), "closed": _closed(a, now)}
 
 
 @get("/a/{activity_id:int}", include_in_schema=False)
@@ -153,6 +142,8 @@ async def activity_rsvp(request: Request, activity_id: int) -> Template | Redire
             "slot_id": form.get("slot_id") or None, "answers": _answers(form, questions),
             "invite_code": form.get("invite") or None}
     try:
+        _a, p, _space = await _public_activity(activity_id)
+        i18n.settle_for_program(p["languages"])
         out, created = await rsvps.create_rsvp(activity_id, body, now=utcnow(), language=current_language.get())
     except PlannerError as exc:
         ctx = await _activity_context(activity_id, form.get("invite"))
@@ -168,6 +159,8 @@ async def activity_rsvp(request: Request, activity_id: int) -> Template | Redire
 async def invitation_decline(request: Request, activity_id: int) -> Template | Redirect:
     raw = await request.form()
     try:
+        _a, p, _space = await _public_activity(activity_id)
+        i18n.settle_for_program(p["languages"])
         out = await replies.decline_invitation(activity_id, raw.get("invite"), now=utcnow(), language=current_language.get())
     except PlannerError as exc:
         if exc.code == "not_found":
@@ -189,17 +182,30 @@ async def _guest_context(rsvp_id: int, token: str | None) -> dict:
         invite_code = inv["code"] if inv else None
     return {"rsvp": r, "activity": a, "program": p, "space": space, "slot": slot, "token": token, **view,
             "invite_code": invite_code, "resources": await resources_of(p["id"]), "closed": _closed(a, utcnow()),
-            "calendar_feed": guest_feed_url(p["id"], r["id"], r["email"], as_webcal=True),
-            "languages": languages_of(p)}
+            "feedback": await feedback.offer({"id": r["id"], "program": p["id"]}),
+            "calendar_feed": guest_feed_url(p["id"], r["id"], r["email"], as_webcal=True)}
+
+
+async def _guest_language(ctx: dict) -> None:
+    """The guest's page speaks the language they RSVPed in, wherever they open it, unless they pick
+    another here: that choice is then kept for every later e-mail too."""
+    rsvp_id = ctx["rsvp"]["id"]
+    source = i18n.language_source.get()
+    if source == "asked":
+        await Rsvp.update({Rsvp.language: current_language.get()}).where(
+            (Rsvp.id == rsvp_id) & (Rsvp.language != current_language.get()))
+        return
+    row = await Rsvp.select(Rsvp.language).where(Rsvp.id == rsvp_id).first()
+    if row and i18n.supported(row["language"]):
+        i18n.use(i18n.supported(row["language"]), "rsvp")
+    else:
+        i18n.settle_for_program(ctx["program"]["languages"])
 
 
 @get("/r/{rsvp_id:int}", include_in_schema=False)
 async def guest_page(request: Request, rsvp_id: int, token: str | None = None) -> Template:
     ctx = await _guest_context(rsvp_id, token)
-    if not request.query_params.get("lang"):
-        # The guest's page speaks the language they RSVPed in, wherever they open it.
-        row = await Rsvp.select(Rsvp.language).where(Rsvp.id == ctx["rsvp"]["id"]).first()
-        current_language.set(pick_language(row["language"]))
+    await _guest_language(ctx)
     return page("rsvps/guest.html", **ctx, error=None, new=request.query_params.get("new") == "1",
                 message=request.query_params.get("m"))
 
@@ -207,6 +213,7 @@ async def guest_page(request: Request, rsvp_id: int, token: str | None = None) -
 @get("/r/{rsvp_id:int}/cancel", include_in_schema=False)
 async def guest_cancel_confirm(request: Request, rsvp_id: int, token: str | None = None) -> Template:
     ctx = await _guest_context(rsvp_id, token)
+    await _guest_language(ctx)
     return page("rsvps/guest_cancel.html", **ctx)
 
 
@@ -243,6 +250,7 @@ async def _guest_do(request: Request, rsvp_id: int, action: str, token: str | No
         if exc.code == "not_found":
             raise
         ctx = await _guest_context(rsvp_id, token)
+        await _guest_language(ctx)
         return page("rsvps/guest.html", status_code=exc.status_code, **ctx, error=exc.message, new=False, message=None)
     return Redirect(f"/r/{rsvp_id}?token={token}&m={action}", status_code=303)
 
@@ -251,6 +259,7 @@ async def _guest_do(request: Request, rsvp_id: int, action: str, token: str | No
 async def program_public(request: Request, program_id: int, kind: str | None = None) -> Template:
     now = utcnow()
     p = await sched.program_row(program_id)
+    i18n.settle_for_program(p["languages"])
     acts = await sched.list_activities(program_id, user=None, published_only=True)
     spaces = {s["id"]: s["name"] for s in await Space.select(Space.id, Space.name).where(Space.program == program_id)}
     hosts = {h["id"]: h["name"] for h in await Host.select(Host.id, Host.name).where(Host.program == program_id)}
@@ -266,7 +275,7 @@ async def program_public(request: Request, program_id: int, kind: str | None = N
         days.setdefault(date.fromisoformat(a["starts_at"][:10]), []).append(a)
     return page("rsvps/program_public.html", program=p, days=sorted(days.items()), kinds=kinds,
                 kind=kind if kind in KINDS else None, resources=await resources_of(program_id),
-                feed_url=program_feed_url(program_id, as_webcal=True), languages=languages_of(p))
+                feed_url=program_feed_url(program_id, as_webcal=True))
 
 
 def guest_handlers() -> list:

@@ -15,14 +15,13 @@ from planner.accounts.rules import role_in
 from planner.clock import utcnow
 from planner.errors import PlannerError
 from planner.guest_pages import guest_handlers
-from planner.i18n import pick_language
 from planner.inventory import rules as inventory
+from planner.resources.rules import review_status
 from planner.rsvps import messages
 from planner.rsvps import rules as rsvps
 from planner.rsvps.tables import Rsvp
 from planner.scheduling import rules as sched
 from planner.scheduling.tables import Host, Space
-from planner.templating import current_language
 from planner.tickets.tables import Checkin
 
 # How long a cancellation's e-mails wait in the outbox, so the organizer can undo it.
@@ -40,13 +39,6 @@ def page(name: str, user: User, status_code: int = 200, **context: Any) -> Templ
 def _need(user: User, request: Request) -> None:
     if user is None:
         raise PlannerError("Log in first.", "unauthorized")
-
-
-async def set_language(request: Request) -> None:
-    """?lang= when it names a language we have, else the browser's Accept-Language."""
-    asked = request.query_params.get("lang")
-    lang = pick_language(asked) if asked else pick_language(request.headers.get("accept-language"))
-    current_language.set(lang)
 
 
 # ---------------------------------------------------------------- organizer
@@ -91,8 +83,9 @@ async def _program_context(program_id: int, user: User) -> dict:
         a["seats"] = sum(s["capacity"] for s in a["slots"]) if a["kind"] == "activation" else a["capacity"]
     members = await team.list_members(program_id, user=user) if role == "organizer" else []
     kits = await inventory.list_kits(program_id, user=user)
+    review = await review_status(program_id) if role == "organizer" else None
     return {"program": program, "role": role, "spaces": spaces, "hosts": hosts, "activities": activities, "members": members,
-            "kits": kits}
+            "kits": kits, "resources_review": review}
 
 
 async def _role(user: User, program_id: int) -> str | None:
@@ -387,8 +380,9 @@ async def activity_action(request: Request, activity_id: int, action: str, user:
         else:
             raise PlannerError("Unknown action.", "not_found")
     except PlannerError as exc:
-        if exc.code == "not_found" and action not in ("remove", "approve", "decline", "waitlist", "move", "reorder"):
-            raise
+        if exc.code in ("unauthorized", "forbidden") or (
+                exc.code == "not_found" and action not in ("remove", "approve", "decline", "waitlist", "move", "reorder")):
+            raise  # answered like every other page: login, 403 or 404, and nothing about the activity
         return Redirect(f"/activities/{activity_id}/manage?e={quote(exc.message)}", status_code=303)
     return Redirect(f"/activities/{activity_id}/manage?m={done}", status_code=303)
 

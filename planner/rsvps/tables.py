@@ -43,6 +43,9 @@ class Rsvp(Table, tablename="rsvp"):
     note = Text(default="", help_text="Organizer's reason for a manual change.")
     link_resent_at = Timestamptz(null=True, default=None, help_text="When the guest's link was last e-mailed again after a repeat RSVP.")
     cancelled_by = Varchar(length=12, default="", help_text="guest or organizer, for a cancelled or declined RSVP.")
+    sequence = Integer(default=0, help_text="Raised by every message about this RSVP; part of its invite's SEQUENCE.")
+    waitlisted_at = Timestamptz(null=True, default=None, help_text="When first put on a waitlist (kept for the report).")
+    promoted_at = Timestamptz(null=True, default=None, help_text="When it left the waitlist for a seat.")
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
 

@@ -1,0 +1,152 @@
+"""Reminders before each activity and an organizer's message to chosen guests, through the outbox to a real
+SMTP server (aiosmtpd)."""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import re
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from planner.mail.tables import OutboxMessage
+from planner.mail.worker import run_once
+from planner.rsvps.messages import parse_hours, send_due_reminders
+from planner.rsvps.tables import ReminderSent
+from planner.settings import get_settings
+from tests.mail.smtp import start
+from tests.scheduling.test_pages import form_token, login
+
+START = datetime(2027, 7, 2, 10, 0, tzinfo=ZoneInfo("America/New_York")).astimezone(timezone.utc)
+
+
+@pytest.fixture
+def smtp():
+    ctl, inbox = start()
+    yield ctl, inbox
+    ctl.stop()
+
+
+def settings_for(port):
+    return dataclasses.replace(get_settings(), smtp_host="127.0.0.1", smtp_port=port, smtp_tls="none")
+
+
+async def drain(settings, now):
+    while True:
+        c = await run_once(settings, now=now)
+        if not any(c.values()):
+            return
+
+
+def text_of(msg) -> str:
+    part = next(p for p in msg.walk() if p.get_content_type() == "text/plain")
+    return part.get_payload(decode=True).decode()
+
+
+async def rsvp(client, activity_id, name, email):
+    r = await client.post(f"/api/activities/{activity_id}/rsvps", json={"name": name, "email": email})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def test_reminders_sent_at_the_right_times_once_and_never_to_cancelled(api, setup, client, smtp):
+    ctl, inbox = smtp
+    s = settings_for(ctl.port)
+    a = await api.activity(setup["program"]["id"], setup["space"]["id"], capacity=10)
+    ana = await rsvp(client, a["id"], "Ana Lima", "ana@example.org")
+    ben = await rsvp(client, a["id"], "Ben Ode", "ben@example.org")
+    cleo = await rsvp(client, a["id"], "Cleo Park", "cleo@example.org")
+    await client.post(f"/api/rsvps/{cleo['id']}/cancel", params={"token": cleo["manage_url"].split("token=")[1]})
+    await drain(s, START - timedelta(days=30))
+    inbox.messages.clear()
+
+    # 25 hours before: nothing is due yet.
+    assert await send_due_reminders(now=START - timedelta(hours=25)) == 0
+    # 24 hours before: one reminder each to the two confirmed guests; the cancelled guest gets none.
+    assert await send_due_reminders(now=START - timedelta(hours=24)) == 2
+    assert await send_due_reminders(now=START - timedelta(hours=23, minutes=59)) == 0
+    await drain(s, START - timedelta(hours=23))
+    assert sorted(m["To"] for m in inbox.messages) == ["ana@example.org", "ben@example.org"]
+    assert all("24 hours" in m["Subject"] for m in inbox.messages)
+    body = text_of(inbox.messages[0])
+    assert "988" in body  # the local crisis line is in every reminder
+    assert "token=" in body
+
+    # Ben cancels; at two hours before only Ana is reminded, once, however many workers run at the same moment.
+    await client.post(f"/api/rsvps/{ben['id']}/cancel", params={"token": ben["manage_url"].split("token=")[1]})
+    at = START - timedelta(hours=2)
+    counts = await asyncio.gather(*[send_due_reminders(now=at) for _ in range(6)])
+    assert sum(counts) == 1
+    inbox.messages.clear()
+    await drain(s, at + timedelta(minutes=1))
+    reminders = [m for m in inbox.messages if m["Subject"].startswith("Reminder")]
+    assert [(m["To"], "2 hours" in m["Subject"]) for m in reminders] == [("ana@example.org", True)]
+    # A restart (a new run) sends nothing again, and after the start nothing is sent at all.
+    assert await send_due_reminders(now=at + timedelta(minutes=5)) == 0
+    assert await send_due_reminders(now=START + timedelta(minutes=1)) == 0
+    assert await ReminderSent.count().where(ReminderSent.rsvp == ana["id"]) == 2
+    assert await ReminderSent.count().where(ReminderSent.rsvp == cleo["id"]) == 0
+
+
+async def test_reminders_follow_the_programme_setting_and_skip_passed_moments(api, setup, client):
+    pid = setup["program"]["id"]
+    a = await api.activity(pid, setup["space"]["id"], capacity=10)
+    await rsvp(client, a["id"], "Ana Lima", "ana@example.org")
+    await login(client)
+    tok = await form_token(client, f"/programs/{pid}/edit")
+    r = await client.post(f"/programs/{pid}/edit", data={"_csrf_token": tok, "name": "Riverside", "languages": "en",
+                                                         "reminder_hours": "48, 1"})
+    assert r.status_code == 303
+    r = await client.post(f"/programs/{pid}/edit", data={"_csrf_token": tok, "name": "Riverside", "reminder_hours": "soon"})
+    assert r.status_code == 400 and "whole hours" in r.text
+    # The worker was down until 30 minutes before: the 48 h and 1 h moments both passed; only the nearest is sent.
+    assert await send_due_reminders(now=START - timedelta(minutes=30)) == 1
+    row = await OutboxMessage.select().where(OutboxMessage.kind == "reminder").first()
+    assert "\"hours\": 1" in row["context"] or row["context"] == {"hours": 1}
+    assert await send_due_reminders(now=START - timedelta(minutes=20)) == 0
+    assert parse_hours("24, 2") == [24, 2] and parse_hours("") == []
+
+
+async def test_message_reaches_exactly_the_chosen_guests(api, setup, client, smtp):
+    ctl, inbox = smtp
+    s = settings_for(ctl.port)
+    pid = setup["program"]["id"]
+    a = await api.activity(pid, setup["space"]["id"], capacity=2)
+    b = await api.activity(pid, setup["space"]["id"], capacity=5, title="Sound bath", starts_at="2027-07-03T10:00", ends_at="2027-07-03T11:00")
+    await rsvp(client, a["id"], "Ana Lima", "ana@example.org")
+    await rsvp(client, a["id"], "Ben Ode", "ben@example.org")
+    await rsvp(client, a["id"], "Cleo Park", "cleo@example.org")  # waitlisted
+    dee = await rsvp(client, a["id"], "Dee Roy", "dee@example.org")  # waitlisted, then cancels
+    await client.post(f"/api/rsvps/{dee['id']}/cancel", params={"token": dee["manage_url"].split("token=")[1]})
+    await rsvp(client, b["id"], "Ana Lima", "ana@example.org")
+    await rsvp(client, b["id"], "Eve Diaz", "eve@example.org")
+    await drain(s, datetime.now(timezone.utc))
+    inbox.messages.clear()
+
+    await login(client)
+    tok = await form_token(client, f"/activities/{a['id']}/message")
+    form = {"_csrf_token": tok, "audience": "confirmed", "subject": "Room change: Studio B", "message": "We moved to Studio B.\nSame time."}
+    preview = await client.post(f"/activities/{a['id']}/message", data=form)
+    assert preview.status_code == 200 and "2 guests will be e-mailed" in preview.text
+    assert await OutboxMessage.count().where(OutboxMessage.kind == "broadcast") == 0  # nothing sent before confirming
+    sent = await client.post(f"/activities/{a['id']}/message", data={**form, "confirmed": "yes"})
+    assert sent.status_code == 303 and "n=2" in sent.headers["location"]
+    await drain(s, datetime.now(timezone.utc))
+    assert sorted(m["To"] for m in inbox.messages) == ["ana@example.org", "ben@example.org"]
+    assert all(m["Subject"] == "Room change: Studio B" for m in inbox.messages)
+    assert "We moved to Studio B." in text_of(inbox.messages[0])
+
+    # The whole programme's confirmed and waitlisted guests: one message per person, never the cancelled one.
+    inbox.messages.clear()
+    r = await client.post(f"/programs/{pid}/message", data={"_csrf_token": tok, "audience": ["confirmed", "waitlisted"],
+                                                            "subject": "Rain plan", "message": "Bring a coat.", "confirmed": "yes"})
+    assert r.status_code == 303
+    await drain(s, datetime.now(timezone.utc))
+    assert sorted(m["To"] for m in inbox.messages) == ["ana@example.org", "ben@example.org", "cleo@example.org", "eve@example.org"]
+
+    # A header injection in the subject is refused with a sentence, and nothing is queued.
+    before = await OutboxMessage.count()
+    r = await client.post(f"/programs/{pid}/message", data={"_csrf_token": tok, "audience": "confirmed",
+                                                            "subject": "Hi\r\nBcc: x@example.org", "message": "x", "confirmed": "yes"})
+    assert r.status_code == 400 and re.search("one line", r.text) and await OutboxMessage.count() == before
