@@ -13,7 +13,6 @@ from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.middleware.session.client_side import CookieBackendConfig
-from litestar.openapi import OpenAPIConfig
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Template
 from litestar.static_files import create_static_files_router
@@ -24,6 +23,7 @@ from planner import db, faults, redact
 from planner.boundary import check_request
 from planner.clock import utcnow
 from planner.errors import PlannerError
+from planner.openapi import declare_errors, openapi_config
 from planner.paths import asset_dir
 from planner.settings import Settings, get_settings
 from planner.web_common import provide_user
@@ -119,6 +119,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     ]
     for extra in _optional_handlers():
         route_handlers.extend(extra)
+    declare_errors(route_handlers)
 
     stop = asyncio.Event()
     tasks: list[asyncio.Task] = []
@@ -158,7 +159,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
             HTTPException: http_error_handler,
             Exception: internal_error_handler,
         },
-        openapi_config=OpenAPIConfig(title="Festival wellness planner", version="0.1.0", path="/schema"),
+        openapi_config=openapi_config("Festival wellness planner", "0.1.0"),
         before_request=before_request,
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
