@@ -79,6 +79,8 @@ async def resources_action(request: Request, program_id: int, user: User = Depen
         else:
             await rules.add_resource(program_id, data, user=user)
     except PlannerError as exc:
+        if exc.code in ("unauthorized", "forbidden", "not_found"):
+            raise  # answered like every other page: login, 403 or 404
         return Redirect(f"/programs/{program_id}/resources?e={quote(exc.message)}", status_code=303)
     return Redirect(f"/programs/{program_id}/resources?m=saved", status_code=303)
 
