@@ -43,7 +43,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _run(_migrate)
     uvicorn.run(
         "planner.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-        log_level=args.log_level, proxy_headers=True, access_log=args.access_log, timeout_graceful_shutdown=5,
+        log_level=args.log_level, proxy_headers=False, access_log=args.access_log, timeout_graceful_shutdown=5,
     )
     return 0
 

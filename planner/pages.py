@@ -9,6 +9,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, Dependency
 from litestar.response import Redirect, Template
 
+from planner.accounts import team
 from planner.clock import local, utcnow
 from planner.errors import PlannerError
 from planner.rsvps import rules as rsvps
@@ -78,7 +79,7 @@ async def _program_context(program_id: int, user: User) -> dict:
         a["confirmed"] = sum(s["confirmed"] for s in a["slots"])
         a["waiting"] = sum(s["waiting"] for s in a["slots"])
         a["seats"] = sum(s["capacity"] for s in a["slots"]) if a["kind"] == "activation" else a["capacity"]
-    members = await sched.list_members(program_id, user=user) if role == "organizer" else []
+    members = await team.list_members(program_id, user=user) if role == "organizer" else []
     return {"program": program, "role": role, "spaces": spaces, "hosts": hosts, "activities": activities, "members": members}
 
 
@@ -204,7 +205,7 @@ async def activity_update(request: Request, activity_id: int, user: User = NoChe
 @post("/programs/{program_id:int}/members", include_in_schema=False, status_code=200)
 async def member_add(request: Request, program_id: int, data: dict[str, Any] = Form, user: User = NoCheck) -> Template | Redirect:
     _need(user, request)
-    return await _program_action(program_id, user, lambda: sched.add_member(program_id, data, user=user), "member")
+    return await _program_action(program_id, user, lambda: team.add_member(program_id, data, user=user, now=utcnow()), "member")
 
 
 @post("/programs/{program_id:int}/unavailability", include_in_schema=False, status_code=200)

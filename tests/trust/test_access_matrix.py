@@ -57,6 +57,7 @@ class Access:
     denied_ok: frozenset = frozenset()  # extra statuses a denied caller may get (e.g. a scan's 200 "invalid")
     stream: bool = False      # server-sent events: read the head only
     isolated: bool = False    # changes the caller's session (login/logout): each role on a fresh client
+    fresh_bearer: bool = False  # revokes the caller's token: each role with a token of its own
 
 
 SPACE = {"name": "Quiet corner", "capacity": 4}
@@ -85,6 +86,28 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/login"): Access(PUBLIC),
     ("POST", "/login"): Access(PUBLIC, body={"email": "organizer@example.org", "password": "correct horse battery"}, isolated=True),
     ("POST", "/logout"): Access(PUBLIC, isolated=True, ok=frozenset({303})),
+    ("DELETE", "/api/auth/token"): Access(USER, fresh_bearer=True),
+    ("GET", "/account"): Access(USER),
+    ("POST", "/account/{action:str}"): Access(USER, params={"action": "end-other-sessions"}),
+    ("GET", "/account/reset"): Access(PUBLIC),
+    ("POST", "/account/reset"): Access(PUBLIC, body={"email": "nobody@example.org"}),
+    ("GET", "/account/set-password"): Access(PUBLIC, ok=frozenset({404})),  # no link, nothing to set
+    ("POST", "/account/set-password"): Access(PUBLIC, body={"token": "", "password": "long enough pw", "password2": "long enough pw"},
+                                              ok=frozenset({404})),  # the link is the key: without one, not found
+    ("GET", "/admin"): Access(ADMIN),
+    ("POST", "/admin/restore"): Access(ADMIN, body={"program_id": "{program_id}", "email": "organizer@example.org"}),
+    # the team
+    ("POST", "/api/programs/{program_id:int}/members/invite"): Access(ORGANIZER, body={"email": "newbie{n}@example.org", "role": "staff"}),
+    ("PATCH", "/api/programs/{program_id:int}/members/{user_id:int}"): Access(ORGANIZER, params={"user_id": "{leaver_id}"}, body={"role": "staff"}),
+    ("DELETE", "/api/programs/{program_id:int}/members/{user_id:int}"): Access(ORGANIZER, params={"user_id": "{leaver_id}"}),
+    ("POST", "/api/programs/{program_id:int}/organizers"): Access(ADMIN, body={"email": "organizer@example.org"}),
+    ("GET", "/api/programs/{program_id:int}/audit"): Access(ORGANIZER),
+    ("GET", "/programs/{program_id:int}/audit"): Access(ORGANIZER),
+    ("GET", "/programs/{program_id:int}/team"): Access(ORGANIZER),
+    # staff may leave through this form; asking more answers the team page with the reason (303)
+    ("POST", "/programs/{program_id:int}/team/{action:str}"): Access(ORGANIZER, params={"action": "invite"},
+                                                                      body={"email": "newbie{n}@example.org", "role": "staff"},
+                                                                      denied_ok=frozenset({303})),
     # programmes
     ("GET", "/api/programs"): Access(USER),
     ("POST", "/api/programs"): Access(ADMIN, body=PROGRAM),
@@ -249,7 +272,7 @@ class World:
     async def build(self) -> None:
         for email in ("organizer@example.org", "orgb@example.org", "admin@example.org"):
             await make_user(email, admin=True)
-        for email in ("staff@example.org", "staffb@example.org", "joiner@example.org"):
+        for email in ("staff@example.org", "staffb@example.org", "joiner@example.org", "leaver@example.org"):
             await make_user(email, admin=False)
         c = self.client()
         self.bearer["organizer"] = await _token(c, "organizer@example.org")
@@ -280,6 +303,7 @@ class World:
         self.bearer["staff_other"] = await _token(c, "staffb@example.org")
         self.bearer["admin"] = await _token(c, "admin@example.org")
         organizer_id = (await User.select(User.id).where(User.email == "organizer@example.org").first())["id"]
+        self.ids["leaver_id"] = (await User.select(User.id).where(User.email == "leaver@example.org").first())["id"]
         self.ids.update(program_id=a["id"], space_id=space["id"], host_id=host["id"], item_id=item["id"],
                         resource_id=resource["id"],
                         organizer_id=organizer_id, other_token=other["manage_url"].split("token=")[1])
@@ -310,6 +334,9 @@ class World:
             "starts_at": start.isoformat(timespec="minutes"), "ends_at": (start + timedelta(minutes=5)).isoformat(timespec="minutes")})
         assert r.status_code == 201, r.text
         act = r.json()
+        # Someone whose role may be changed or who may be removed, a member again for every route.
+        r = await c.post(f"/api/programs/{self.ids['program_id']}/members", headers=org, json={"email": "leaver@example.org", "role": "staff"})
+        assert r.status_code in (201, 409), r.text
         g = await c.post(f"/api/activities/{act['id']}/rsvps", json={"name": "Quill Guestington", "email": "quill@example.org"})
         assert g.status_code == 201, g.text
         g = g.json()
@@ -359,7 +386,10 @@ async def _call(world: World, role: str, method: str, path: str, access: Access,
         client = await world.session(role, getattr(world, "emails", {}).get(role))
     headers = {"accept": "application/json" if is_api else "text/html"}
     if is_api and role in world.bearer:
-        headers["Authorization"] = f"Bearer {world.bearer[role]}"
+        bearer = world.bearer[role]
+        if access.fresh_bearer:
+            bearer = await _token(world.clients["anonymous"], world.emails[role])
+        headers["Authorization"] = f"Bearer {bearer}"
     kwargs: dict[str, Any] = {"params": query, "headers": headers}
     if method in ("POST", "PATCH", "PUT", "DELETE") and not is_api:
         kwargs["data"] = {**{k: str(v) for k, v in world.fill(access.body or {}).items()}, "_csrf_token": client.cookies.get("csrftoken", "")}
