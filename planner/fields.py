@@ -69,9 +69,12 @@ def csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
             extra={"problems": [{"line": line, "error": "Stray carriage return."}]},
         )
     reader = csv.reader(io.StringIO(text))
+    ended = 0
     try:
         for row in reader:
-            yield reader.line_num, row
+            # The line a row starts on: a quoted cell may run over several lines.
+            yield ended + 1, row
+            ended = reader.line_num
     except csv.Error as exc:
         raise PlannerError(f"Line {reader.line_num} cannot be read as CSV: {exc}.",
                            extra={"problems": [{"line": reader.line_num, "error": str(exc)}]}) from None

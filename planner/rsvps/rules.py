@@ -17,6 +17,7 @@ from planner.audit.rules import record
 from planner.db import is_postgres, locked, raw, slot_lock, write_transaction
 from planner.errors import PlannerError, not_found
 from planner.fields import SafeCsvWriter, csv_rows, loads
+from planner.inputs import check_text
 from planner.mail.rules import enqueue, message_row
 from planner.mail.tables import OutboxMessage
 from planner.rsvps.tables import ERASED_DOMAIN, Invitation, Question, Rsvp
@@ -807,6 +808,7 @@ def parse_invite_csv(text: str) -> tuple[list[dict], list[dict]]:
             continue
         name, email = row[0].strip(), row[1].strip()
         try:
+            check_text(name, "name")  # a quoted cell may hold a line break or a control character
             email = normalise_email(email)
             if not name:
                 raise PlannerError("The name is empty.")
