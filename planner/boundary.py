@@ -34,7 +34,7 @@ from planner.inputs import (
 # ---------------------------------------------------------------- the request
 
 def _check_path(request: Request) -> None:
-    for key, value in request.path_params.items():
+    for value in request.path_params.values():
         if isinstance(value, int) and not isinstance(value, bool):
             if not 0 <= value <= id_max():
                 raise PlannerError("That page was not found.", "not_found")

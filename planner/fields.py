@@ -5,7 +5,8 @@ import csv
 import io
 import json
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from planner.errors import PlannerError
 

@@ -11,6 +11,7 @@ request boundary (planner/boundary.py), also used by rules for values that arriv
 """
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from typing import Any
@@ -85,7 +86,7 @@ def label_of(key: str) -> str:
 
 
 def is_id_key(key: str) -> bool:
-    return key == "id" or key.endswith("_id") or key.endswith("_ids")
+    return key == "id" or key.endswith(("_id", "_ids"))
 
 
 def refuse(message: str, key: str) -> PlannerError:
@@ -175,7 +176,7 @@ def check_value(value: Any, key: str) -> None:
     elif isinstance(value, int):
         check_int(value, key)
     elif isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
+        if not math.isfinite(value):
             raise refuse(f"{label_of(key)} must be a number.", key)
     elif isinstance(value, list):
         for item in value:
