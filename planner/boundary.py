@@ -46,7 +46,7 @@ def _check_path(request: Request) -> None:
                 raise PlannerError("That page was not found.", "not_found")
 
 
-def _check_pairs(pairs: list[tuple[str, Any]]) -> None:
+def _check_pairs(pairs: list[tuple[str, Any]], *, query: bool = False) -> None:
     for key, value in pairs:
         if key in TOKEN_KEYS:
             if isinstance(value, str) and value and not TOKEN_RE.match(value):
@@ -54,7 +54,8 @@ def _check_pairs(pairs: list[tuple[str, Any]]) -> None:
             continue
         if isinstance(value, str) and key not in ("language", "languages") and not is_id_key(key):
             check_text(value, key)
-            if value.lstrip("-").isdigit() and len(value) > 10 and key not in SECRET_KEYS:
+            # A query's numbers (limit, position, day offsets) go straight to the database.
+            if query and value.lstrip("-").isdigit() and len(value) > 10 and key not in SECRET_KEYS:
                 raise refuse(f"{label_of(key)} is far too large a number.", key)
             continue
         check_value(value, key)
@@ -66,7 +67,7 @@ async def check_request(request: Request) -> None:
     if path.startswith(("/static/", "/schema")):
         return
     _check_path(request)
-    _check_pairs(list(request.query_params.multi_items()))
+    _check_pairs(list(request.query_params.multi_items()), query=True)
     if request.method in ("GET", "HEAD", "OPTIONS", "DELETE"):
         return
     content_type = request.headers.get("content-type", "")

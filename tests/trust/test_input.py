@@ -98,6 +98,9 @@ async def test_column_lengths_are_enforced_on_both_engines(api, setup, client):
     assert r.status_code == 400
     r = await api.post(f"/api/programs/{pid}/items", {"name": "Earplugs", "sku": "S" * 65})
     assert r.status_code == 400
+    # A long run of digits in a text field is text, not a number.
+    r = await api.post(f"/api/programs/{pid}/resources", {"name": "Night line", "kind": "other", "phone": "004412345678901"})
+    assert r.status_code == 201, r.text
     # Exactly at the limit is fine.
     r = await api.post(f"/api/programs/{pid}/spaces", {"name": "S" * 200, "capacity": 3})
     assert r.status_code == 201
