@@ -34,6 +34,8 @@ ONE_LINE = {
     "action", "bulk_action", "rsvp_mode", "promotion", "direction", "ref", "starts_at", "ends_at", "starts_on",
     "ends_on", "rsvp_deadline", "scanned_at", "password", "next", "lang", "day", "token", "invite",
 }
+# Columns shorter than this hold codes whose rules list the accepted values.
+CODE_COLUMN = 30
 # Free text with no column length of its own; generous, but not unbounded.
 TEXT_MAX = 20_000
 LONG_TEXT = {"csv": 2_000_000}
@@ -121,6 +123,10 @@ def check_text(value: str, key: str) -> None:
     if key in SECRET_KEYS:
         return
     limit = LONG_TEXT.get(key) or limits().get(key) or TEXT_MAX
+    if limit < CODE_COLUMN:
+        # A short code column (direction, kind, role, status): its rule names the values it takes,
+        # which says more than a length would.
+        limit = CODE_COLUMN
     if len(value) > limit:
         raise refuse(f"{label_of(key)} can be at most {limit:,} characters long (this one has {len(value):,}).", key)
 
