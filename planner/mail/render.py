@@ -51,6 +51,7 @@ SUBJECTS = {
     "invitation": _("You're invited: {title}"),
     "activity_changed": _("Updated: {title}"),
     "activity_cancelled": _("Cancelled: {title}"),
+    "link_resent": _("Your personal link for {title}"),
 }
 
 LEADS = {
@@ -65,6 +66,7 @@ LEADS = {
     "invitation": _("You are invited. Use your personal link to reply; it is yours alone."),
     "activity_changed": _("The details of your activity changed. The updated calendar invite is attached."),
     "activity_cancelled": _("The organizers cancelled this activity. {reason}"),
+    "link_resent": _("Someone asked for a place here with your e-mail address, which already has one. Here is your personal link again. If it was not you, you need do nothing: nobody else received it."),
 }
 
 # Messages that carry the guest's invite (REQUEST) while they are confirmed; and those that
@@ -160,7 +162,7 @@ def one_line(text: str) -> str:
 
 
 @renderer("confirmed", "waitlisted", "applied", "promoted", "offered", "cancelled", "declined",
-          "offer_expired", "activity_changed", "activity_cancelled")
+          "offer_expired", "activity_changed", "activity_cancelled", "link_resent")
 async def render_guest(row: dict, context: dict) -> Rendered:
     r = await Rsvp.select(
         Rsvp.id, Rsvp.name, Rsvp.status, Rsvp.slot, Rsvp.queue_seq, Rsvp.language, Rsvp.offer_expires_at,

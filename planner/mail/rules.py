@@ -20,7 +20,7 @@ from planner.rsvps.tables import Rsvp
 
 KINDS = (
     "confirmed", "waitlisted", "applied", "promoted", "offered", "cancelled", "declined",
-    "invitation", "activity_changed", "activity_cancelled", "offer_expired", "low_stock",
+    "invitation", "activity_changed", "activity_cancelled", "offer_expired", "low_stock", "link_resent",
 )
 
 # ---------------------------------------------------------------- the story a guest reads
@@ -56,6 +56,7 @@ ABSORBS = {
     "activity_changed": ("activity_changed",),
     "waitlisted": ("waitlisted",),
     "offered": ("offered",),
+    "link_resent": ("link_resent",),
 }
 
 

@@ -34,6 +34,7 @@ from planner.db import is_postgres, raw, write_transaction
 from planner.mail.render import Letter, compose
 from planner.mail.rules import backoff
 from planner.mail.tables import OutboxMessage
+from planner.redact import redact
 from planner.rsvps.privacy import purge_sensitive_answers
 from planner.rsvps.rules import expire_offers
 from planner.settings import Settings
@@ -178,7 +179,8 @@ class Outbox:
                         counts["superseded"] += 1
                         continue
                     if not self.settings.smtp_host:
-                        log.info("mail (no SMTP host set) to=%s subject=%s\n%s", letter.to, letter.subject, letter.text)
+                        # The body carries the guest's personal link: logged with its token redacted.
+                        log.info("mail (no SMTP host set) to=%s subject=%s\n%s", letter.to, letter.subject, redact(letter.text))
                         await self._done(letter, "logged: no SMTP host set", at=now)
                         counts["logged"] += 1
                         continue

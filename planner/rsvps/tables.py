@@ -4,6 +4,15 @@ from piccolo.table import Table
 
 from planner.scheduling.tables import Activity, Program, Slot
 
+# An erased guest's rows keep their counts but name nobody: placeholder addresses in a reserved domain.
+ERASED_DOMAIN = "erased.invalid"
+ERASED_NAME = "(erased)"
+
+
+def erased_email(row_id: int, what: str = "guest") -> str:
+    return f"{what}-{row_id}@{ERASED_DOMAIN}"
+
+
 STATUSES = ("invited", "applied", "offered", "confirmed", "waitlisted", "declined", "cancelled")
 
 
@@ -33,6 +42,7 @@ class Rsvp(Table, tablename="rsvp"):
     offer_expires_at = Timestamptz(null=True, default=None)
     note = Text(default="", help_text="Organizer's reason for a manual change.")
     sequence = Integer(default=0, help_text="Raised by every message about this RSVP; part of its invite's SEQUENCE.")
+    link_resent_at = Timestamptz(null=True, default=None, help_text="When the guest's link was last e-mailed again after a repeat RSVP.")
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
 
