@@ -118,18 +118,19 @@ async def _slots(pids: str) -> list[dict]:
 
 
 def _rsvp_sql(pids: str) -> str:
+    # "Was this RSVP ever admitted?" is an indexed EXISTS on checkin (rsvp, slot), once per RSVP.
     return f"""
-SELECT r.slot, r.language,
-       CASE WHEN r.status IN ('confirmed', 'offered') OR adm.rsvp IS NOT NULL THEN 1 ELSE 0 END AS seated,
-       CASE WHEN adm.rsvp IS NOT NULL THEN 1 ELSE 0 END AS admitted,
-       CASE WHEN r.status = 'waitlisted'
-              OR (r.waitlisted_at IS NOT NULL AND r.promoted_at IS NULL
-                  AND r.status NOT IN ('confirmed', 'offered') AND adm.rsvp IS NULL) THEN 1 ELSE 0 END AS unserved,
-       CASE WHEN r.email LIKE '%@{WALKIN_DOMAIN}' THEN 1 ELSE 0 END AS walkin,
-       count(*) AS n, sum(1 + r.guests) AS seats
-FROM rsvp r
-LEFT JOIN (SELECT DISTINCT rsvp FROM checkin WHERE program IN ({pids})) adm ON adm.rsvp = r.id
-WHERE r.program IN ({pids})
+SELECT x.slot, x.language,
+       CASE WHEN x.status IN ('confirmed', 'offered') OR x.adm THEN 1 ELSE 0 END AS seated,
+       CASE WHEN x.adm THEN 1 ELSE 0 END AS admitted,
+       CASE WHEN x.status = 'waitlisted'
+              OR (x.waitlisted_at IS NOT NULL AND x.promoted_at IS NULL
+                  AND x.status NOT IN ('confirmed', 'offered') AND NOT x.adm) THEN 1 ELSE 0 END AS unserved,
+       CASE WHEN x.email LIKE '%@{WALKIN_DOMAIN}' THEN 1 ELSE 0 END AS walkin,
+       count(*) AS n, sum(1 + x.guests) AS seats
+FROM (SELECT r.slot, r.language, r.status, r.waitlisted_at, r.promoted_at, r.email, r.guests,
+             EXISTS (SELECT 1 FROM checkin c WHERE c.rsvp = r.id) AS adm
+      FROM rsvp r WHERE r.program IN ({pids})) x
 GROUP BY 1, 2, 3, 4, 5, 6
 """
 

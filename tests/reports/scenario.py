@@ -5,7 +5,6 @@ a residency, a dinner with a plus-one, and an erased guest. Built only through t
 """
 from __future__ import annotations
 
-from planner.inventory.tables import Location
 from tests.conftest import Api, make_user
 
 GUESTS = {
@@ -34,7 +33,8 @@ async def staff_api(api: Api, client, program_id: int) -> Api:
     return Api(client, tok)
 
 
-async def build(api: Api, client) -> dict:
+async def build(api: Api, client, make_staff=None) -> dict:
+    """`make_staff(program_id)` gives an Api of a staff member of the programme (by default a new account here)."""
     p = await api.program(name="Riverside Festival 2027", languages=["en", "es"])
     pid = p["id"]
     tent = await api.space(pid, "Wellness tent", 40)
@@ -43,10 +43,11 @@ async def build(api: Api, client) -> dict:
     tea = (await api.post(f"/api/programs/{pid}/items", {"name": "Tea"}, expect=201)).json()
     kit = (await api.post(f"/api/programs/{pid}/kits", {"name": "Calm kit", "items": [
         {"item_id": plugs["id"], "quantity": 2}, {"item_id": tea["id"], "quantity": 1}]}, expect=201)).json()
-    shelf = await Location.select(Location.id).where(Location.space == tent["id"]).first()
+    locations = (await api.get(f"/api/programs/{pid}/locations", expect=200)).json()
+    shelf = next(x for x in locations if x.get("space_id") == tent["id"])
     await api.post(f"/api/programs/{pid}/stock/movements", {"item_id": kit["id"], "quantity": 50, "kind": "receive",
                                                             "location_id": shelf["id"]}, expect=201)
-    staff = await staff_api(api, client, pid)
+    staff = await (make_staff or (lambda program_id: staff_api(api, client, program_id)))(pid)
     rsvps: dict[str, dict] = {}
 
     async def rsvp(activity_id: int, who: str, expect_status: str, lang: str = "en", **kw) -> dict:
