@@ -50,3 +50,41 @@ async def test_report_page_at_phone_and_desk_width(live_server, browser, tmp_pat
                 serious = [v["id"] for v in violations if v["impact"] in ("serious", "critical")]
                 assert not serious, serious
         await context.close()
+
+
+async def test_feedback_turned_on_from_the_report_and_answered_with_one_tap(live_server, browser, tmp_path):
+    out = Path(os.environ.get("PLANNER_SCREENSHOTS") or tmp_path)
+    out.mkdir(parents=True, exist_ok=True)
+    async with httpx.AsyncClient(base_url=live_server.base_url, timeout=30) as c:
+        api = Api(c, live_server.token)
+
+        async def make_staff(pid: int) -> Api:
+            staff = await add_staff(live_server, pid, "feedback-staff@example.org")
+            return Api(c, staff["headers"]["Authorization"][7:])
+
+        s = await scenario.build(api, c, make_staff=make_staff)
+    pid = s["program"]["id"]
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    await login(page, live_server, live_server.email, next=f"/programs/{pid}/report")
+    await page.click("text=Turn feedback on")
+    await page.wait_for_url("**m=feedback_on**")
+    await context.close()
+
+    guest = await browser.new_context(viewport={"width": 360, "height": 800})
+    page = await guest.new_page()
+    await page.goto(s["rsvps"]["alice2"]["manage_url"])
+    faces = page.locator("#feedback form").first
+    await page.locator("#feedback").scroll_into_view_if_needed()
+    await page.screenshot(path=str(out / "guest-feedback-360.png"), full_page=True)
+    await faces.get_by_role("button", name="Good", exact=True).click()
+    await page.wait_for_url("**m=feedback**")
+    assert "Your answer is counted without your name" in await page.locator("#feedback").inner_text()
+    await page.get_by_role("button", name="Yes", exact=True).click()
+    await page.wait_for_url("**m=feedback**")
+    assert "You have answered both questions" in await page.locator("#feedback").inner_text()
+    await page.screenshot(path=str(out / "guest-feedback-done-360.png"), full_page=True)
+    await guest.close()
+    async with live_server.api() as c:
+        fb = (await c.get(f"/api/programs/{pid}/report")).json()["feedback"]
+    assert fb["mood"] == {"4": 1} and fb["again"] == {"yes": 1}
