@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 from typing import Any
 
@@ -11,18 +10,24 @@ import msgspec
 from litestar import Litestar, Request, Response, get
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
-from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
-from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 
-from planner import db
+from planner import db, faults, redact
+from planner.boundary import check_request
+from planner.clock import utcnow
 from planner.errors import PlannerError
+from planner.headers import security_headers
+from planner.pages import page_handlers, set_language
 from planner.paths import asset_dir
 from planner.settings import Settings, get_settings
+from planner.throttle.web import GuessCounter, check_guesses
 from planner.web_common import provide_user
 
 log = logging.getLogger("planner")
@@ -32,17 +37,20 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", "")
 
 
-def _error_response(request: Request, status: int, detail: str, extra: Any = None) -> Response:
+def _error_response(request: Request, status: int, detail: str, extra: Any = None, headers: dict | None = None) -> Response:
+    if status == 429 and headers is None and isinstance(extra, dict) and "retry_after" in extra:
+        # A throttled answer says when to come back, in the header as well as in the sentence.
+        headers = {"Retry-After": str(extra["retry_after"])}
     if _wants_json(request):
         body: dict[str, Any] = {"status_code": status, "detail": detail}
         if extra is not None:
             body["extra"] = extra
-        return Response(body, status_code=status)
+        return Response(body, status_code=status, headers=headers)
     if status == 401:
         from litestar.response import Redirect
 
         return Redirect(f"/login?next={request.url.path}")
-    return Template("error.html", context={"status": status, "detail": detail}, status_code=status)
+    return Template("error.html", context={"status": status, "detail": detail}, status_code=status, headers=headers)
 
 
 def planner_error_handler(request: Request, exc: PlannerError) -> Response:
@@ -63,35 +71,62 @@ def http_error_handler(request: Request, exc: HTTPException) -> Response:
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response:
+    kind = faults.classify(exc)
+    if kind == "unavailable":
+        log.warning("database unavailable on %s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
+        return _error_response(request, 503, faults.UNAVAILABLE,
+                               headers={"retry-after": str(faults.RETRY_AFTER_SECONDS)})
+    if kind == "invalid":
+        log.warning("value refused by the database on %s %s: %s", request.method, request.url.path, exc)
+        return _error_response(request, 400, faults.CANNOT_STORE)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _error_response(request, 500, "Something went wrong on our side; nothing was changed. Please try again.")
 
 
-@get("/health", tags=["system"])
+@get("/health", tags=["system"], responses={503: ResponseSpec(data_container=dict[str, str], description="The database cannot be written to.")})
 async def health() -> Response[dict[str, str]]:
+    """200 only when the database accepts a write: a one-row update, committed."""
     try:
-        await db.raw("SELECT 1")
-        return Response({"status": "ok", "database": "ok"})
-    except Exception as exc:  # noqa: BLE001
-        return Response({"status": "error", "database": str(exc)[:200]}, status_code=503)
+        await db.probe_write(utcnow())
+        return Response({"status": "ok", "database": "ok"}, headers={"cache-control": "no-store"})
+    except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"
+        log.warning("health check: the database does not accept a write: %s: %s", type(exc).__name__, exc)
+        return Response({"status": "error", "database": "cannot write"}, status_code=503,
+                        headers={"retry-after": str(faults.RETRY_AFTER_SECONDS), "cache-control": "no-store"})
 
 
-def _session_secret(settings: Settings) -> bytes:
-    return hashlib.sha256(("session:" + settings.secret_key).encode()).digest()
+async def _before_request(request: Request) -> None:
+    """Every request: its language, its inputs checked at the boundary (planner/boundary.py), then
+    whether this client is still allowed to guess tokens and codes."""
+    await set_language(request)
+    await check_request(request)
+    await check_guesses(request)
+
+
+def _middleware(settings: Settings) -> list[Any]:
+    out: list[Any] = []
+    if settings.trusted_proxies:
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        # X-Forwarded-For is believed only from the configured proxies (PLANNER_TRUSTED_PROXIES).
+        out.append(DefineMiddleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies)))
+    out.append(DefineMiddleware(GuessCounter))
+    return out
 
 
 def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> Litestar:
     settings = settings or get_settings()
-    from planner.accounts.web import PageAuthController
-    from planner.pages import page_handlers, set_language
+    # Personal links carry their token in the query: keep them out of the access log and our own logs.
+    redact.install("uvicorn.access", "uvicorn.error", "planner", "planner.mail", "litestar")
+    from planner.accounts.web import AccountApiController, PageAuthController, account_page_handlers
     from planner.rsvps.web import GuestRsvpController, OrganizerRsvpController
-    from planner.scheduling.web import ActivityController, AuthController, ProgramController, SpaceController
+    from planner.scheduling.web import ActivityController, ProgramController, SpaceController
 
     route_handlers: list[Any] = [
         health,
-        AuthController, ProgramController, SpaceController, ActivityController,
+        ProgramController, SpaceController, ActivityController,
         GuestRsvpController, OrganizerRsvpController,
-        PageAuthController,
+        PageAuthController, AccountApiController, *account_page_handlers(),
         *page_handlers(),
         create_static_files_router(path="/static", directories=[asset_dir("static")], name="static",
                                    cache_control=None, include_in_schema=False),
@@ -125,8 +160,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         route_handlers=route_handlers,
         plugins=[channels_plugin(settings)],
         dependencies={"user": Provide(provide_user)},
-        middleware=[CookieBackendConfig(secret=_session_secret(settings), max_age=14 * 24 * 3600,
-                                        samesite="lax", httponly=True, secure=settings.base_url.startswith("https")).middleware],
+        middleware=_middleware(settings),
+        before_send=[security_headers(settings)],
         csrf_config=CSRFConfig(secret=settings.secret_key, exclude=["/api", "/static", "/health", "/schema"],
                                cookie_samesite="strict", cookie_secure=settings.base_url.startswith("https")),
         template_config=TemplateConfig(directory=asset_dir("templates"), engine=JinjaTemplateEngine, engine_callback=configure_engine),
@@ -138,7 +173,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
             Exception: internal_error_handler,
         },
         openapi_config=OpenAPIConfig(title="Festival wellness planner", version="0.1.0", path="/schema"),
-        before_request=set_language,
+        before_request=_before_request,
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         debug=settings.debug,

@@ -1,4 +1,4 @@
-"""The `planner` command: serve, migrate, demo, user add."""
+"""The `planner` command: serve, migrate, purge, backup, demo, user add."""
 from __future__ import annotations
 
 import argparse
@@ -43,8 +43,62 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _run(_migrate)
     uvicorn.run(
         "planner.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-        log_level=args.log_level, proxy_headers=True, access_log=args.access_log, timeout_graceful_shutdown=5,
+        log_level=args.log_level, proxy_headers=False, access_log=args.access_log, timeout_graceful_shutdown=5,
     )
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    """Drop sensitive answers of programmes that ended more than PLANNER_SENSITIVE_RETENTION_DAYS ago.
+    `planner serve` runs the same every day; this is for cron, or to run it now."""
+    from datetime import datetime, timezone
+
+    from planner.clock import utcnow
+    from planner.rsvps.privacy import purge_sensitive_answers
+    from planner.settings import get_settings
+
+    now = utcnow()
+    if args.today:
+        try:
+            now = datetime.fromisoformat(args.today).replace(tzinfo=timezone.utc)
+        except ValueError:
+            print(f"error: --today must be a date like 2027-09-01, not {args.today!r}", file=sys.stderr)
+            return 2
+    days = get_settings().sensitive_retention_days
+
+    async def work() -> int:
+        await _migrate()
+        return await purge_sensitive_answers(now=now, retention_days=days)
+
+    changed = _run(work)
+    print(f"Sensitive answers purged from {changed} RSVP(s) of programmes that ended more than {days} days before {now:%Y-%m-%d}.")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    """A consistent copy of the SQLite database while the app runs (SQLite's online backup API)."""
+    import os
+    import sqlite3
+
+    from planner.settings import get_settings
+
+    s = get_settings()
+    if not s.is_sqlite:
+        print("error: `planner backup` copies SQLite databases. For PostgreSQL use pg_dump, for example:\n"
+              "  pg_dump --format=custom --file planner.dump \"$PLANNER_DATABASE_URL\"", file=sys.stderr)
+        return 2
+    if os.path.exists(args.path) and not args.force:
+        print(f"error: {args.path} exists; choose a new file or pass --force.", file=sys.stderr)
+        return 1
+    source = sqlite3.connect(s.sqlite_path, timeout=30)
+    target = sqlite3.connect(args.path)
+    try:
+        with target:
+            source.backup(target, pages=256)
+    finally:
+        target.close()
+        source.close()
+    print(f"Backed up {s.sqlite_path} to {args.path}.")
     return 0
 
 
@@ -92,6 +146,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_serve)
     m = sub.add_parser("migrate", help="apply pending migrations and exit")
     m.set_defaults(func=cmd_migrate)
+    pu = sub.add_parser("purge", help="drop sensitive answers past their retention (serve does this daily)")
+    pu.add_argument("--today", help="purge as if it were this date (YYYY-MM-DD); for checking the policy")
+    pu.set_defaults(func=cmd_purge)
+    b = sub.add_parser("backup", help="copy the SQLite database to PATH while the app runs (online backup)")
+    b.add_argument("path")
+    b.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    b.set_defaults(func=cmd_backup)
     d = sub.add_parser("demo", help="load a realistic demo programme (safe to run twice)")
     d.set_defaults(func=cmd_demo)
     u = sub.add_parser("user", help="manage accounts")

@@ -30,6 +30,16 @@ def _zones() -> set[str]:
     return _ZONES
 
 
+# Programmes plan festivals and seasons: a year outside this range is a typing slip (0001, 9999).
+YEARS = (2000, 2100)
+
+
+def _plausible(value: date, field: str) -> None:
+    if not YEARS[0] <= value.year <= YEARS[1]:
+        raise PlannerError(f"{field} is in the year {value.year}; give a date between {YEARS[0]} and {YEARS[1]}.",
+                           extra={"field": field})
+
+
 def as_utc(value: datetime | str, tz: str, field: str = "time") -> datetime:
     """Read a time: ISO 8601 with an offset, or local to the programme's zone without one."""
     if isinstance(value, str):
@@ -37,6 +47,7 @@ def as_utc(value: datetime | str, tz: str, field: str = "time") -> datetime:
             value = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError as exc:
             raise PlannerError(f"{field} must be an ISO 8601 date and time, like 2026-07-03T18:00.") from exc
+    _plausible(value, field)
     if value.tzinfo is None:
         value = value.replace(tzinfo=zone(tz))
     return value.astimezone(timezone.utc).replace(microsecond=0)
@@ -47,9 +58,10 @@ def local(value: datetime, tz: str) -> datetime:
 
 
 def parse_date(value: date | str, field: str) -> date:
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError as exc:
-        raise PlannerError(f"{field} must be a date like 2026-07-03.") from exc
+    if not (isinstance(value, date) and not isinstance(value, datetime)):
+        try:
+            value = date.fromisoformat(str(value))
+        except ValueError as exc:
+            raise PlannerError(f"{field} must be a date like 2026-07-03.") from exc
+    _plausible(value, field)
+    return value

@@ -84,6 +84,13 @@ async def raw(sql: str, *args: Any) -> list[dict]:
     return await User.raw(sql, *args)
 
 
+async def probe_write(now: Any) -> None:
+    """A committed write to the one-row health_probe table: fails when the database cannot write
+    (down, read-only, disk full)."""
+    async with write_transaction():
+        await raw("UPDATE health_probe SET at = {} WHERE id = 1", now)
+
+
 async def _reset_connection(conn) -> None:
     """What a connection needs on its way back to the pool. asyncpg's default also runs
     UNLISTEN/RESET ALL/advisory unlock on every release: a round trip and ~10% of a worker's

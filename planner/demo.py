@@ -15,6 +15,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from planner import clock, db
 from planner.accounts import rules as accounts
+from planner.accounts import team
 from planner.accounts.tables import User
 from planner.rsvps import rules as rsvps
 from planner.scheduling import rules as scheduling
@@ -274,7 +275,7 @@ async def _build(organizer: dict, staff_email: str, now: datetime) -> int:
         user=organizer,
     )
     pid = program["id"]
-    await scheduling.add_member(pid, {"email": staff_email, "role": "staff"}, user=organizer)
+    await team.add_member(pid, {"email": staff_email, "role": "staff"}, user=organizer, now=clock.utcnow())
 
     spaces = {k: await scheduling.add_space(pid, v, user=organizer) for k, v in SPACES.items()}
     hosts = {k: await scheduling.add_host(pid, v, user=organizer) for k, v in HOSTS.items()}

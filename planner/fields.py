@@ -1,8 +1,11 @@
 """Small input and column helpers shared by the rules modules."""
 from __future__ import annotations
 
+import csv
+import io
 import json
-from typing import Any
+import re
+from typing import Any, Iterator
 
 from planner.errors import PlannerError
 
@@ -30,3 +33,45 @@ def whole(value: Any, label: str, field: str, *, minimum: int, maximum: int) -> 
     if number < minimum or number > maximum:
         raise PlannerError(f"{label} must be between {minimum} and {maximum}.", extra={"field": field})
     return number
+
+
+# ---------------------------------------------------------------- CSV in and out
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formula_safe(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+class SafeCsvWriter:
+    """csv.writer whose every text cell, headers included, is formula-safe: the one way exports write."""
+
+    def __init__(self, buf: Any) -> None:
+        self._w = csv.writer(buf)
+
+    def writerow(self, row: list[Any]) -> None:
+        self._w.writerow([formula_safe(c) for c in row])
+
+
+def csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
+    """(line number, cells) for each row of an uploaded CSV. A carriage return that does not end a
+    line (a file saved half in old Mac style, or a pasted cell) is refused with its line number."""
+    text = (text or "").lstrip("\ufeff")
+    stray = re.search(r"\r(?!\n)", text)
+    if stray:
+        line = text.count("\n", 0, stray.start()) + text.count("\r", 0, stray.start()) - text.count("\r\n", 0, stray.start()) + 1
+        raise PlannerError(
+            f"Line {line} has a stray carriage return (CR) in it. Save the file again as CSV (UTF-8) and upload it again.",
+            extra={"problems": [{"line": line, "error": "Stray carriage return."}]},
+        )
+    reader = csv.reader(io.StringIO(text))
+    try:
+        for row in reader:
+            yield reader.line_num, row
+    except csv.Error as exc:
+        raise PlannerError(f"Line {reader.line_num} cannot be read as CSV: {exc}.",
+                           extra={"problems": [{"line": reader.line_num, "error": str(exc)}]}) from None

@@ -9,6 +9,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, Dependency
 from litestar.response import Redirect, Template
 
+from planner.accounts import team
 from planner.clock import local, utcnow
 from planner.errors import PlannerError
 from planner.reports import feedback
@@ -79,7 +80,7 @@ async def _program_context(program_id: int, user: User) -> dict:
         a["confirmed"] = sum(s["confirmed"] for s in a["slots"])
         a["waiting"] = sum(s["waiting"] for s in a["slots"])
         a["seats"] = sum(s["capacity"] for s in a["slots"]) if a["kind"] == "activation" else a["capacity"]
-    members = await sched.list_members(program_id, user=user) if role == "organizer" else []
+    members = await team.list_members(program_id, user=user) if role == "organizer" else []
     return {"program": program, "role": role, "spaces": spaces, "hosts": hosts, "activities": activities, "members": members}
 
 
@@ -205,7 +206,7 @@ async def activity_update(request: Request, activity_id: int, user: User = NoChe
 @post("/programs/{program_id:int}/members", include_in_schema=False, status_code=200)
 async def member_add(request: Request, program_id: int, data: dict[str, Any] = Form, user: User = NoCheck) -> Template | Redirect:
     _need(user, request)
-    return await _program_action(program_id, user, lambda: sched.add_member(program_id, data, user=user), "member")
+    return await _program_action(program_id, user, lambda: team.add_member(program_id, data, user=user, now=utcnow()), "member")
 
 
 @post("/programs/{program_id:int}/unavailability", include_in_schema=False, status_code=200)
@@ -228,7 +229,7 @@ async def activity_manage(request: Request, activity_id: int, user: User = NoChe
     activity = await sched.get_activity(activity_id, user=user)
     program = await sched.get_program(activity["program_id"], user=user)
     role = await _role(user, program["id"])
-    rows = await rsvps.list_rsvps(activity_id, user=user, include_sensitive=sensitive) if role == "organizer" else []
+    rows = await rsvps.list_rsvps(activity_id, user=user, include_sensitive=sensitive, now=utcnow()) if role == "organizer" else []
     groups: dict[str, list] = {k: [] for k in ("confirmed", "offered", "waitlisted", "applied", "declined", "cancelled")}
     for r in rows:
         groups.setdefault(r["status"], []).append(r)
@@ -257,7 +258,7 @@ async def activity_action(request: Request, activity_id: int, action: str, user:
             await fn(data.get("rsvp_id"), user=user, now=now, **kwargs)
         elif action == "bulk":
             ids = raw.getall("rsvp_ids", [])
-            await rsvps.bulk(data.get("bulk_action", ""), [int(i) for i in ids], user=user, now=now)
+            await rsvps.bulk(activity_id, data.get("bulk_action", ""), [int(i) for i in ids if str(i).isdigit()], user=user, now=now)
         elif action == "reorder":
             await rsvps.reorder(data.get("rsvp_id"), data.get("position"), user=user, reason=data.get("reason", ""), now=now)
         elif action == "move":
@@ -345,12 +346,15 @@ async def activity_rsvp(request: Request, activity_id: int) -> Template | Redire
     body = {"name": form.get("name"), "email": form.get("email"), "guests": form.get("guests") or 0,
             "slot_id": form.get("slot_id") or None, "answers": answers, "invite_code": form.get("invite") or None}
     try:
-        out, _ = await rsvps.create_rsvp(activity_id, body, now=utcnow(), language=current_language.get())
+        out, created = await rsvps.create_rsvp(activity_id, body, now=utcnow(), language=current_language.get())
     except PlannerError as exc:
         a, p, space = await _public_activity(activity_id)
         return page("rsvps/activity.html", None, status_code=exc.status_code, activity=a, program=p, space=space,
                     questions=questions, invite=form.get("invite"), invitation=None, error=exc.message, form=form,
                     resources=await _resources(p["id"]), closed=_closed(a))
+    if not created:
+        a, p, space = await _public_activity(activity_id)
+        return page("rsvps/check_email.html", None, activity=a, program=p)
     return Redirect("/r/" + out["manage_url"].split("/r/", 1)[1] + f"&new=1&lang={current_language.get()}", status_code=303)
 
 

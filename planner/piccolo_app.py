@@ -1,6 +1,6 @@
 from piccolo.conf.apps import AppConfig
 
-from planner.accounts.tables import ApiToken, LoginFailure, User
+from planner.accounts.tables import AccountLink, ApiToken, User, UserSession
 from planner.audit.tables import AuditEvent
 from planner.inventory.tables import Item, KitComponent, Location, StockLevel, StockMovement
 from planner.mail.tables import OutboxMessage
@@ -8,6 +8,7 @@ from planner.paths import asset_dir
 from planner.reports.tables import FeedbackMarker, FeedbackSetting, FeedbackTally
 from planner.resources.tables import SupportResource
 from planner.rsvps.tables import Invitation, Question, Rsvp
+from planner.throttle.tables import ThrottleHit
 from planner.scheduling.tables import (
     Activity,
     ActivityHost,
@@ -21,7 +22,7 @@ from planner.scheduling.tables import (
 from planner.tickets.tables import Checkin, PresenceScan, ScanConflict
 
 TABLES = [
-    User, ApiToken, LoginFailure,
+    User, ApiToken, UserSession, AccountLink, ThrottleHit,
     Program, Membership, Space, Host, HostUnavailability, Activity, ActivityHost, Slot,
     Invitation, Rsvp, Question,
     Checkin, ScanConflict, PresenceScan,

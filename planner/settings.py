@@ -1,6 +1,7 @@
 """One frozen settings object, read from the environment once."""
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass
@@ -27,6 +28,10 @@ class Settings:
     debug: bool
     login_attempts: int
     login_window_seconds: int
+    login_client_attempts: int
+    token_days: int
+    trusted_proxies: tuple[str, ...]
+    rsvp_client_limit: int
     sensitive_retention_days: int
     outbox_poll_seconds: float
 
@@ -69,6 +74,20 @@ def _int(name: str, default: int) -> int:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}.") from exc
 
 
+def _proxies(raw: str) -> tuple[str, ...]:
+    """Addresses or networks of reverse proxies whose X-Forwarded-For is believed; none by default."""
+    out = []
+    for part in raw.replace(" ", ",").split(","):
+        if not part:
+            continue
+        try:
+            ipaddress.ip_network(part, strict=False)
+        except ValueError as exc:
+            raise SettingsError(f"PLANNER_TRUSTED_PROXIES: {part!r} is not an IP address or network.") from exc
+        out.append(part)
+    return tuple(out)
+
+
 def load_settings() -> Settings:
     url = os.environ.get("PLANNER_DATABASE_URL", "sqlite:///planner.db")
     scheme = urlparse(url).scheme
@@ -95,7 +114,11 @@ def load_settings() -> Settings:
         mail_from=os.environ.get("PLANNER_MAIL_FROM", "care@planner.localhost"),
         debug=os.environ.get("PLANNER_DEBUG", "") in ("1", "true"),
         login_attempts=_int("PLANNER_LOGIN_ATTEMPTS", 5),
-        login_window_seconds=_int("PLANNER_LOGIN_WINDOW", 300),
+        login_window_seconds=_int("PLANNER_LOGIN_WINDOW", 900),
+        login_client_attempts=_int("PLANNER_LOGIN_CLIENT_ATTEMPTS", 20),
+        token_days=_int("PLANNER_TOKEN_DAYS", 90),
+        rsvp_client_limit=_int("PLANNER_RSVP_LIMIT", 200),
+        trusted_proxies=_proxies(os.environ.get("PLANNER_TRUSTED_PROXIES", "")),
         sensitive_retention_days=_int("PLANNER_SENSITIVE_RETENTION_DAYS", 30),
         outbox_poll_seconds=float(os.environ.get("PLANNER_OUTBOX_POLL", "2")),
     )

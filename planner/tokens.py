@@ -22,8 +22,15 @@ def rsvp_token(rsvp_id: int) -> str:
     return _mac("rsvp", str(rsvp_id))
 
 
+def _same(expected: str, given: str | None) -> bool:
+    # compare_digest refuses non-ASCII str; compared as bytes, any unknown token is simply wrong.
+    if not isinstance(given, str) or not given:
+        return False
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass"))
+
+
 def check_rsvp_token(rsvp_id: int, token: str | None) -> bool:
-    return bool(token) and hmac.compare_digest(rsvp_token(rsvp_id), token)
+    return _same(rsvp_token(rsvp_id), token)
 
 
 def feed_token(kind: str, value: str) -> str:
@@ -32,7 +39,7 @@ def feed_token(kind: str, value: str) -> str:
 
 
 def check_feed_token(kind: str, value: str, token: str | None) -> bool:
-    return bool(token) and hmac.compare_digest(feed_token(kind, value), token)
+    return _same(feed_token(kind, value), token)
 
 
 def new_code() -> str:

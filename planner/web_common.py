@@ -7,9 +7,21 @@ import msgspec
 from litestar import Request
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 
-from planner.accounts.rules import user_by_id, user_for_token
+from planner.accounts.rules import user_for_token
+from planner.accounts.sessions import user_for_session
+from planner.boundary import csrf_ok
+from planner.clock import utcnow
+from planner.settings import get_settings
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+SESSION_COOKIE = "planner_session"
+
+
+def client_address(request: Request) -> str:
+    """The client's address: the connecting peer, or what a trusted proxy says in X-Forwarded-For
+    (uvicorn's ProxyHeadersMiddleware, configured by PLANNER_TRUSTED_PROXIES, rewrites the peer)."""
+    client = request.scope.get("client")
+    return str(client[0]) if client else "unknown"
 
 
 def as_dict(struct: Any) -> dict:
@@ -29,17 +41,17 @@ async def current_user(request: Request) -> dict | None:
     user = None
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
-        user = await user_for_token(auth[7:].strip())
+        user = await user_for_token(auth[7:].strip(), now=utcnow())
         if user is None:
-            raise NotAuthorizedException("The bearer token is not valid.")
+            raise NotAuthorizedException("The bearer token is not valid, has expired or was revoked.")
     else:
-        uid = request.session.get("user_id") if "session" in request.scope else None
-        if uid:
-            user = await user_by_id(int(uid))
+        secret = request.cookies.get(SESSION_COOKIE)
+        if secret:
+            user = await user_for_session(secret, now=utcnow())
             if user and request.method not in SAFE_METHODS and request.url.path.startswith("/api/"):
                 header = request.headers.get("x-csrftoken")
                 cookie = request.cookies.get("csrftoken")
-                if not header or header != cookie:
+                if not csrf_ok(header, cookie, get_settings().secret_key):
                     raise PermissionDeniedException("Missing or wrong CSRF token: send the x-csrftoken header.")
     request.scope["planner_user"] = user
     return user

@@ -26,7 +26,7 @@ from planner.clock import utcnow
 from planner.errors import PlannerError, not_found
 from planner.mail.tables import OutboxMessage
 from planner.resources.tables import SupportResource
-from planner.rsvps.tables import Rsvp
+from planner.rsvps.tables import ERASED_DOMAIN, Rsvp
 from planner.scheduling.tables import Slot
 from planner.settings import get_settings
 from planner.tokens import check_rsvp_token, rsvp_token
@@ -144,6 +144,8 @@ async def guest_invite(rsvp_id: int, token: str | None, *, now: datetime) -> tup
     """The invite behind a guest's link, with its method; a wrong token looks like an unknown RSVP."""
     if not check_rsvp_token(rsvp_id, token):
         raise PlannerError("This link is not valid. Open the link from your email again.", "not_found")
+    if await Rsvp.exists().where((Rsvp.id == rsvp_id) & Rsvp.email.like(f"%@{ERASED_DOMAIN}")):
+        raise not_found("That RSVP")  # erased by the guest: the link stops working
     invite = await load_invite(rsvp_id, now=now)
     if invite is None:
         if not await Rsvp.exists().where(Rsvp.id == rsvp_id):

@@ -11,7 +11,6 @@ no deadlocks); on SQLite the IMMEDIATE transaction already serialises.
 from __future__ import annotations
 
 import contextlib
-import csv
 import hashlib
 import io
 import secrets
@@ -20,7 +19,8 @@ from typing import Any, AsyncIterator
 
 from planner.accounts.rules import require_role
 from planner.db import engine, is_postgres, raw, write_transaction
-from planner.fields import whole
+from planner.fields import SafeCsvWriter, csv_rows, whole
+from planner.fields import formula_safe as _csv_safe
 from planner.errors import PlannerError, not_found
 from planner.inventory.tables import Item, KitComponent, Location, StockLevel, StockMovement
 from planner.mail.rules import enqueue
@@ -62,13 +62,6 @@ def _id(value: Any, field: str) -> int:
         return int(value)
     except (TypeError, ValueError) as exc:
         raise PlannerError(f"{field} is not a valid id.", extra={"field": field}) from exc
-
-
-def _csv_safe(value: Any) -> Any:
-    # A cell starting with = + - @ would run as a formula in a spreadsheet.
-    if isinstance(value, str) and value and value[0] in "=+-@\t\r":
-        return "'" + value
-    return value
 
 
 @contextlib.asynccontextmanager
@@ -534,9 +527,8 @@ def parse_delivery_csv(text: str) -> tuple[list[dict], list[dict]]:
     Returns (rows, problems); a row is {"line", "item_id"|"sku"|"name", "quantity"}.
     """
     rows, problems = [], []
-    reader = csv.reader(io.StringIO((text or "").lstrip("\ufeff")))
     header: list[str] | None = None
-    for lineno, row in enumerate(reader, start=1):
+    for lineno, row in csv_rows(text):
         if not row or not any(c.strip() for c in row):
             continue
         if header is None:
@@ -697,7 +689,7 @@ async def stock_csv(program_id: int, *, user: dict | None) -> str:
     rows = await stock(program_id, user=user)
     locations = await _locations(program_id)
     buf = io.StringIO()
-    w = csv.writer(buf)
+    w = SafeCsvWriter(buf)
     w.writerow(["item_id", "name", "sku", "unit", "kit", "on_hand", "low_stock_at", "low", *[loc["name"] for loc in locations]])
     for r in rows:
         per = {x["location_id"]: x["on_hand"] for x in r["locations"]}
@@ -709,7 +701,7 @@ async def stock_csv(program_id: int, *, user: dict | None) -> str:
 async def ledger_csv(program_id: int, *, user: dict | None) -> str:
     rows = await ledger(program_id, user=user, limit=None)
     buf = io.StringIO()
-    w = csv.writer(buf)
+    w = SafeCsvWriter(buf)
     w.writerow(["id", "created_at", "item_id", "item", "location_id", "location", "kind", "quantity", "reason", "ref", "user"])
     for r in reversed(rows):  # oldest first, as a ledger reads
         w.writerow([r["id"], r["created_at"], r["item_id"], _csv_safe(r["item"]), r["location_id"], _csv_safe(r["location"]),

@@ -30,6 +30,7 @@ SUBJECTS = {
     "invitation": _("You're invited: {title}"),
     "activity_changed": _("Updated: {title}"),
     "activity_cancelled": _("Cancelled: {title}"),
+    "link_resent": _("Your personal link for {title}"),
     "feedback": _("How do you feel now? {title}"),
 }
 
@@ -45,6 +46,7 @@ LEADS = {
     "invitation": _("You are invited. Use your personal link to reply; it is yours alone."),
     "activity_changed": _("The details of your activity changed. The updated calendar invite is attached."),
     "activity_cancelled": _("The organizers cancelled this activity. {reason}"),
+    "link_resent": _("Someone asked for a place here with your e-mail address, which already has one. Here is your personal link again. If it was not you, you need do nothing: nobody else received it."),
     "feedback": _("Thank you for coming. How do you feel now, and would you come again? One tap on your page tells us. It is optional and anonymous: nobody can see which answer is yours."),
 }
 

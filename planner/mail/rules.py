@@ -12,7 +12,7 @@ from planner.mail.tables import OutboxMessage
 
 KINDS = (
     "confirmed", "waitlisted", "applied", "promoted", "offered", "cancelled", "declined",
-    "invitation", "activity_changed", "activity_cancelled", "offer_expired", "low_stock",
+    "invitation", "activity_changed", "activity_cancelled", "offer_expired", "low_stock", "link_resent",
     "feedback",
 )
 

@@ -17,6 +17,7 @@ from planner.db import is_postgres, raw, write_transaction
 from planner.mail.render import render, to_email
 from planner.mail.rules import backoff
 from planner.mail.tables import OutboxMessage
+from planner.redact import redact
 from planner.settings import Settings
 
 log = logging.getLogger("planner.mail")
@@ -72,7 +73,8 @@ async def run_once(settings: Settings, *, now: datetime | None = None) -> dict:
         try:
             rendered = await render(row)
             if not settings.smtp_host:
-                log.info("mail (no SMTP host set) to=%s subject=%s\n%s", row["to_addr"], rendered.subject, rendered.text)
+                # The body carries the guest's personal link: logged with its token redacted.
+                log.info("mail (no SMTP host set) to=%s subject=%s\n%s", row["to_addr"], rendered.subject, redact(rendered.text))
                 await OutboxMessage.update({OutboxMessage.sent_at: now, OutboxMessage.last_error: "logged: no SMTP host set"}).where(OutboxMessage.id == row["id"])
                 counts["logged"] += 1
                 continue

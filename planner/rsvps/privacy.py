@@ -4,11 +4,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from planner.audit.rules import record
 from planner.db import write_transaction
 from planner.fields import loads
+from planner.mail.tables import OutboxMessage
 from planner.rsvps.rules import ACTIVE, _cancel, guest_rsvp
-from planner.rsvps.tables import Question, Rsvp
+from planner.rsvps.tables import ERASED_DOMAIN, ERASED_NAME, Invitation, Question, Rsvp, erased_email
 from planner.scheduling.tables import Program
+from planner.tokens import new_code
 
 
 async def export_guest_data(rsvp_id: Any, token: str | None) -> dict:
@@ -33,22 +36,39 @@ async def export_guest_data(rsvp_id: Any, token: str | None) -> dict:
 
 
 async def erase_guest(rsvp_id: Any, token: str | None, *, now: datetime) -> None:
-    """Cancel the guest's active RSVPs in the programme (freeing seats for the waitlist), then blank their details."""
+    """Cancel the guest's active RSVPs in the programme (freeing seats for the waitlist), then leave no row
+    that names them: RSVPs, invitations and every outbox message to them (sent or not) are anonymised;
+    counts stay for reports. The old link, ticket, invite and feed stop working (404)."""
     r0 = await guest_rsvp(rsvp_id, token)
-    rows = await Rsvp.select(Rsvp.id, Rsvp.status).where((Rsvp.program == r0["program"]) & (Rsvp.email == r0["email"]))
+    email = r0["email"]
+    rows = await Rsvp.select(Rsvp.id, Rsvp.status).where((Rsvp.program == r0["program"]) & (Rsvp.email == email))
     for x in rows:
         if x["status"] in ACTIVE:
             await _cancel(x["id"], now=now, by_guest=True, reason="erased by the guest")
+    ids = [x["id"] for x in rows]
+    # One placeholder for all of the guest's RSVPs, so that reports still count them as one person.
+    placeholder = erased_email(min(ids))
     async with write_transaction():
-        for x in rows:
+        for rid in ids:
+            # A fresh ticket code too: the old QR must not admit anyone.
             await Rsvp.update({
-                Rsvp.name: "(erased)", Rsvp.email: f"erased-{x['id']}@erased.invalid", Rsvp.answers: {},
-                Rsvp.note: "", Rsvp.updated_at: now,
-            }).where(Rsvp.id == x["id"])
-        # Unsent mail to the guest has nothing left to say.
-        from planner.mail.tables import OutboxMessage
-
-        await OutboxMessage.delete().where((OutboxMessage.to_addr == r0["email"]) & OutboxMessage.sent_at.is_null())
+                Rsvp.name: ERASED_NAME, Rsvp.email: placeholder, Rsvp.answers: {}, Rsvp.note: "",
+                Rsvp.ticket_code: new_code(), Rsvp.updated_at: now,
+            }).where(Rsvp.id == rid)
+        invitations = await Invitation.select(Invitation.id).where(
+            (Invitation.program == r0["program"]) & (Invitation.email == email))
+        for inv in invitations:
+            await Invitation.update({Invitation.name: ERASED_NAME, Invitation.email: erased_email(inv["id"], "invitation"),
+                                     Invitation.used: True}).where(Invitation.id == inv["id"])
+        # Unsent mail has nothing left to say; sent mail keeps only that a message of its kind went out.
+        await OutboxMessage.delete().where(
+            ((OutboxMessage.to_addr == email) | OutboxMessage.rsvp.is_in(ids)) & OutboxMessage.sent_at.is_null())
+        await OutboxMessage.update({
+            OutboxMessage.to_addr: f"erased@{ERASED_DOMAIN}", OutboxMessage.subject: "", OutboxMessage.body_text: "",
+            OutboxMessage.body_html: "", OutboxMessage.ics: "", OutboxMessage.context: {}, OutboxMessage.last_error: "",
+        }).where((OutboxMessage.to_addr == email) | OutboxMessage.rsvp.is_in(ids))
+        await record("guest_erased", now=now, program_id=r0["program"], subject=f"{len(ids)} RSVP(s)",
+                     detail="erased by the guest from their personal link")
 
 
 async def purge_sensitive_answers(*, now: datetime, retention_days: int) -> int:

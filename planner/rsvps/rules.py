@@ -7,19 +7,19 @@ the waitlist is first come, first served; a test checks the counters against the
 """
 from __future__ import annotations
 
-import csv
 import io
 import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from planner.accounts.rules import normalise_email, require_role
+from planner.audit.rules import record
 from planner.db import is_postgres, locked, raw, slot_lock, write_transaction
 from planner.errors import PlannerError, not_found
-from planner.fields import loads
+from planner.fields import SafeCsvWriter, csv_rows, loads
 from planner.mail.rules import enqueue, message_row
 from planner.mail.tables import OutboxMessage
-from planner.rsvps.tables import Invitation, Question, Rsvp
+from planner.rsvps.tables import ERASED_DOMAIN, Invitation, Question, Rsvp
 from planner.scheduling.tables import Activity, Program, Slot
 from planner.settings import get_settings
 from planner.tokens import check_rsvp_token, new_code, rsvp_token
@@ -290,7 +290,8 @@ async def _fast_rsvp(a: dict, slot_id: int, *, name: str, email: str, guests: in
 
 
 async def create_rsvp(activity_id: Any, data: dict, *, now: datetime, language: str = "en") -> tuple[dict, bool]:
-    """RSVP, apply or take an invitation. Returns (rsvp, created); a repeat by the same email returns the first."""
+    """RSVP, apply or take an invitation. Returns (rsvp, True), or (REPEAT_ANSWER, False) for an address
+    that already holds an active RSVP here: its link is e-mailed to that address again instead."""
     if not isinstance(data, dict):
         raise PlannerError("Send a JSON object with name and email.")
     a = await _open_activity(activity_id, now)
@@ -321,7 +322,8 @@ async def create_rsvp(activity_id: Any, data: dict, *, now: datetime, language: 
             (Rsvp.activity == a["id"]) & (Rsvp.email == email) & Rsvp.status.is_in(list(ACTIVE))
         ).first()
         if existing:
-            return rsvp_out(existing, position=await waitlist_position(existing)), False
+            await resend_link(existing["id"], email, now=now)
+            return dict(REPEAT_ANSWER), False
         if invitation is not None:
             if invitation["used"]:
                 raise PlannerError("This invitation was already used; open your personal link to change your RSVP.", "conflict", extra={"field": "invite_code"})
@@ -351,6 +353,29 @@ async def create_rsvp(activity_id: Any, data: dict, *, now: datetime, language: 
     return rsvp_out(r, position=position), True
 
 
+# A repeat RSVP by an address that already holds a place answers this, whoever sent it: never that
+# RSVP's link, ticket, name or answers. The guest's own link goes to their inbox instead.
+REPEAT_ANSWER = {
+    "status": "check_email",
+    "detail": "This e-mail address already has a place here. We have e-mailed its personal link to that "
+              "address again; open it from there to see or change the RSVP.",
+}
+RESEND_EVERY = timedelta(minutes=5)
+
+
+async def resend_link(rsvp_id: int, email: str, *, now: datetime) -> bool:
+    """E-mail a guest's own link again, at most once per RESEND_EVERY per RSVP. The conditional
+    update decides, so concurrent repeats send one message. True when a message was queued."""
+    since = now - RESEND_EVERY
+    done = await Rsvp.update({Rsvp.link_resent_at: now}).where(
+        (Rsvp.id == rsvp_id) & (Rsvp.link_resent_at.is_null() | (Rsvp.link_resent_at < since))
+    ).returning(Rsvp.id)
+    if not done:
+        return False
+    await enqueue(kind="link_resent", to=email, rsvp_id=rsvp_id, now=now)
+    return True
+
+
 async def guest_rsvp(rsvp_id: Any, token: str | None) -> dict:
     """The RSVP behind a personal link; a wrong token looks exactly like an unknown id."""
     try:
@@ -360,7 +385,7 @@ async def guest_rsvp(rsvp_id: Any, token: str | None) -> dict:
     if not check_rsvp_token(rid, token):
         raise PlannerError("This link is not valid. Open the link from your email again.", "not_found")
     r = await Rsvp.select().where(Rsvp.id == rid).first()
-    if not r:
+    if not r or r["email"].endswith("@" + ERASED_DOMAIN):
         raise not_found("That RSVP")
     return r
 
@@ -575,14 +600,24 @@ async def remove(rsvp_id: Any, *, user: dict | None, now: datetime, reason: str 
     return await _cancel(r["id"], now=now, by_guest=False, reason=reason)
 
 
-async def bulk(action: str, rsvp_ids: list, *, user: dict | None, now: datetime) -> list[dict]:
+async def bulk(activity_id: Any, action: str, rsvp_ids: list, *, user: dict | None, now: datetime) -> list[dict]:
+    """One action on several RSVPs of one activity; ids of other activities are not found there."""
+    a = await Activity.select(Activity.id, Activity.program).where(Activity.id == _int_id(activity_id)).first()
+    if not a:
+        raise not_found("That activity")
+    await require_role(user, a["program"], "organizer")
     fn = {"approve": approve, "decline": decline, "waitlist": waitlist}.get(action)
     if fn is None:
         raise PlannerError("action must be approve, decline or waitlist.")
     if not isinstance(rsvp_ids, list) or not rsvp_ids:
         raise PlannerError("Choose at least one RSVP.")
+    ids = [i for i in rsvp_ids if isinstance(i, int) and not isinstance(i, bool)]
+    here = {r["id"] for r in await Rsvp.select(Rsvp.id).where((Rsvp.activity == a["id"]) & Rsvp.id.is_in(ids or [-1]))}
     out = []
     for rid in rsvp_ids:
+        if rid not in here:
+            out.append({"id": rid, "error": "That RSVP was not found in this activity."})
+            continue
         try:
             out.append(await fn(rid, user=user, now=now))
         except PlannerError as exc:
@@ -646,7 +681,24 @@ async def move(rsvp_id: Any, slot_id: Any, *, user: dict | None, now: datetime) 
     return rsvp_out({**r, "slot": target})
 
 
-async def list_rsvps(activity_id: Any, *, user: dict | None, status: str | None = None, include_sensitive: bool = False) -> list[dict]:
+async def list_rsvps(activity_id: Any, *, user: dict | None, status: str | None = None, include_sensitive: bool = False,
+                     now: datetime | None = None) -> list[dict]:
+    """The activity's RSVPs for its organizers. Showing sensitive answers is recorded in the audit log
+    (pass `now` then)."""
+    rows, a = await _rsvp_rows(activity_id, user=user, status=status, include_sensitive=include_sensitive)
+    if include_sensitive:
+        await record("sensitive_viewed", now=_need_now(now), program_id=a["program"], actor=user,
+                     subject=f"activity {a['id']}", detail=f"{len(rows)} RSVPs listed with sensitive answers")
+    return rows
+
+
+def _need_now(now: datetime | None) -> datetime:
+    if now is None:
+        raise ValueError("pass now= when sensitive answers are shown: the audit log records when")
+    return now
+
+
+async def _rsvp_rows(activity_id: Any, *, user: dict | None, status: str | None, include_sensitive: bool) -> tuple[list[dict], dict]:
     a = await Activity.select(Activity.id, Activity.program).where(Activity.id == _int_id(activity_id)).first()
     if not a:
         raise not_found("That activity")
@@ -677,7 +729,7 @@ async def list_rsvps(activity_id: Any, *, user: dict | None, status: str | None 
         out.append(o)
     if status == "waitlisted":
         out.sort(key=lambda o: o.get("waitlist_position") or 0)
-    return out
+    return out, a
 
 
 def _int_id(value: Any) -> int:
@@ -687,26 +739,24 @@ def _int_id(value: Any) -> int:
         raise not_found("That activity") from None
 
 
-async def export_csv(activity_id: Any, *, user: dict | None, include_sensitive: bool) -> str:
-    rows = await list_rsvps(activity_id, user=user, include_sensitive=include_sensitive)
+async def export_csv(activity_id: Any, *, user: dict | None, include_sensitive: bool, now: datetime | None = None) -> str:
+    rows, a = await _rsvp_rows(activity_id, user=user, status=None, include_sensitive=include_sensitive)
+    if include_sensitive:
+        await record("sensitive_exported", now=_need_now(now), program_id=a["program"], actor=user,
+                     subject=f"activity {a['id']}", detail=f"CSV of {len(rows)} RSVPs with sensitive answers")
     questions = await Question.select().where(Question.activity == _int_id(activity_id)).order_by(Question.position)
     if not include_sensitive:
         questions = [q for q in questions if not q["sensitive"]]
     buf = io.StringIO()
-    w = csv.writer(buf)
+    w = SafeCsvWriter(buf)
     w.writerow(["id", "name", "email", "status", "party", "waitlist_position", "slot_id", "created_at", "note", *[q["label"] for q in questions]])
     for r in rows:
         w.writerow([
-            r["id"], _csv_safe(r["name"]), r["email"], r["status"], r["party"], r.get("waitlist_position") or "",
-            r["slot_id"], r["created_at"], _csv_safe(r["note"]),
-            *[_csv_safe(str(r["answers"].get(str(q["id"]), ""))) for q in questions],
+            r["id"], r["name"], r["email"], r["status"], r["party"], r.get("waitlist_position") or "",
+            r["slot_id"], r["created_at"], r["note"],
+            *[str(r["answers"].get(str(q["id"]), "")) for q in questions],
         ])
     return buf.getvalue()
-
-
-def _csv_safe(value: str) -> str:
-    # A cell starting with = + - @ would run as a formula in a spreadsheet.
-    return "'" + value if value and value[0] in "=+-@\t\r" else value
 
 
 # ---------------------------------------------------------------- invitations
@@ -750,8 +800,7 @@ async def list_invitations(activity_id: Any, *, user: dict | None) -> list[dict]
 def parse_invite_csv(text: str) -> tuple[list[dict], list[dict]]:
     """Rows of name,email (a header row is optional). Returns (good rows, problems with line numbers)."""
     good, problems, seen = [], [], set()
-    reader = csv.reader(io.StringIO(text or ""))
-    for lineno, row in enumerate(reader, start=1):
+    for lineno, row in csv_rows(text):
         if not row or not any(c.strip() for c in row):
             continue
         if lineno == 1 and [c.strip().lower() for c in row[:2]] == ["name", "email"]:

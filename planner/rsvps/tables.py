@@ -4,6 +4,15 @@ from piccolo.table import Table
 
 from planner.scheduling.tables import Activity, Program, Slot
 
+# An erased guest's rows keep their counts but name nobody: placeholder addresses in a reserved domain.
+ERASED_DOMAIN = "erased.invalid"
+ERASED_NAME = "(erased)"
+
+
+def erased_email(row_id: int, what: str = "guest") -> str:
+    return f"{what}-{row_id}@{ERASED_DOMAIN}"
+
+
 STATUSES = ("invited", "applied", "offered", "confirmed", "waitlisted", "declined", "cancelled")
 
 
@@ -32,6 +41,7 @@ class Rsvp(Table, tablename="rsvp"):
     language = Varchar(length=10, default="en")
     offer_expires_at = Timestamptz(null=True, default=None)
     note = Text(default="", help_text="Organizer's reason for a manual change.")
+    link_resent_at = Timestamptz(null=True, default=None, help_text="When the guest's link was last e-mailed again after a repeat RSVP.")
     waitlisted_at = Timestamptz(null=True, default=None, help_text="When first put on a waitlist (kept for the report).")
     promoted_at = Timestamptz(null=True, default=None, help_text="When it left the waitlist for a seat.")
     created_at = Timestamptz(default=TimestamptzNow())

@@ -5,6 +5,7 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Dependency
 
 from planner.clock import utcnow
@@ -24,6 +25,11 @@ class RsvpIn(msgspec.Struct):
     answers: dict[str, Any] | msgspec.UnsetType = UNSET
     invite_code: str | None | msgspec.UnsetType = UNSET
     language: str | msgspec.UnsetType = UNSET
+
+
+class RepeatOut(msgspec.Struct):
+    status: str
+    detail: str
 
 
 class GuestPatch(msgspec.Struct):
@@ -77,17 +83,19 @@ class GuestRsvpController(Controller):
     path = "/api"
     tags = ["rsvps"]
 
-    @post("/activities/{activity_id:int}/rsvps", status_code=201)
+    @post("/activities/{activity_id:int}/rsvps", status_code=201,
+          responses={202: ResponseSpec(data_container=RepeatOut, description="The address already holds an active RSVP "
+                                       "here: nothing about it is answered; its personal link is e-mailed to that address again.")})
     async def create(self, activity_id: int, data: RsvpIn, request: Request) -> Response[dict[str, Any]]:
         body = as_dict(data)
         lang = body.pop("language", None) or pick_language(request.headers.get("accept-language"))
         out, created = await rules.create_rsvp(activity_id, body, now=utcnow(), language=lang)
-        return Response(out, status_code=201 if created else 200)
+        return Response(out, status_code=201 if created else 202)
 
     @get("/activities/{activity_id:int}/rsvps")
     async def index(self, activity_id: int, user: User = Dependency(skip_validation=True), status: str | None = None,
                     sensitive: bool = False) -> list[dict[str, Any]]:
-        return await rules.list_rsvps(activity_id, user=user, status=status, include_sensitive=sensitive)
+        return await rules.list_rsvps(activity_id, user=user, status=status, include_sensitive=sensitive, now=utcnow())
 
     @get("/rsvps/{rsvp_id:int}")
     async def show(self, rsvp_id: int, token: str | None = None) -> dict[str, Any]:
@@ -126,7 +134,7 @@ class OrganizerRsvpController(Controller):
 
     @get("/activities/{activity_id:int}/rsvps.csv", media_type="text/csv")
     async def export(self, activity_id: int, user: User = Dependency(skip_validation=True), sensitive: bool = False) -> Response[str]:
-        text = await rules.export_csv(activity_id, user=user, include_sensitive=sensitive)
+        text = await rules.export_csv(activity_id, user=user, include_sensitive=sensitive, now=utcnow())
         return Response(text, media_type="text/csv; charset=utf-8",
                         headers={"content-disposition": f'attachment; filename="activity-{activity_id}-rsvps.csv"', "cache-control": "no-store"})
 
@@ -158,7 +166,7 @@ class OrganizerRsvpController(Controller):
 
     @post("/activities/{activity_id:int}/rsvps/bulk", status_code=200)
     async def bulk(self, activity_id: int, data: BulkIn, user: User = Dependency(skip_validation=True)) -> list[dict[str, Any]]:
-        return await rules.bulk(data.action, data.rsvp_ids, user=user, now=utcnow())
+        return await rules.bulk(activity_id, data.action, data.rsvp_ids, user=user, now=utcnow())
 
     @post("/activities/{activity_id:int}/invitations", status_code=201)
     async def invite(self, activity_id: int, data: InvitationIn, user: User = Dependency(skip_validation=True)) -> Response[dict[str, Any]]:

@@ -8,14 +8,12 @@ from typing import Any, Iterable
 from babel import Locale
 
 from planner.accounts.rules import normalise_email, require_role
-from planner.accounts.tables import User
 from planner.clock import as_utc, local, parse_date, zone
 from planner.db import locked, write_transaction
 from planner.errors import PlannerError, not_found
 from planner.fields import loads, whole
 from planner.scheduling.tables import (
     ACTIVITY_KINDS,
-    ROLES,
     RSVP_MODES,
     Activity,
     ActivityHost,
@@ -156,7 +154,7 @@ async def program_row(program_id: int) -> dict:
     return p
 
 
-# ---------------------------------------------------------------- spaces, hosts, members
+# ---------------------------------------------------------------- spaces, hosts
 
 def space_out(s: dict) -> dict:
     return {
@@ -240,34 +238,6 @@ async def add_unavailability(host_id: int, data: dict, *, user: dict | None) -> 
     row = HostUnavailability(host=h["id"], starts_at=starts, ends_at=ends, note=_text(data, "note", "Note", required=False, max_len=300))
     await row.save()
     return {"id": row.id, "host_id": h["id"], "starts_at": local(starts, p["timezone"]).isoformat(), "ends_at": local(ends, p["timezone"]).isoformat(), "note": row.note}
-
-
-async def add_member(program_id: int, data: dict, *, user: dict | None) -> dict:
-    await require_role(user, program_id, "organizer")
-    email = normalise_email(data.get("email") or "")
-    role = data.get("role") or ""
-    if role not in ROLES:
-        raise PlannerError("role must be organizer or staff.", extra={"field": "role"})
-    target = await User.select(User.id).where(User.email == email).first()
-    if not target:
-        raise PlannerError(f"There is no account for {email}; create it first with `planner user add`.", "not_found")
-    async with write_transaction():
-        existing = await Membership.select(Membership.id).where(
-            (Membership.program == program_id) & (Membership.user == target["id"])
-        ).first()
-        if existing:
-            await Membership.update({Membership.role: role}).where(Membership.id == existing["id"])
-        else:
-            await Membership.insert(Membership(program=program_id, user=target["id"], role=role))
-    return {"program_id": program_id, "email": email, "role": role, "user_id": target["id"]}
-
-
-async def list_members(program_id: int, *, user: dict | None) -> list[dict]:
-    await require_role(user, program_id, "organizer")
-    rows = await Membership.select(Membership.role, Membership.user.email, Membership.user.id).where(
-        Membership.program == program_id
-    ).order_by(Membership.user.email)
-    return [{"user_id": r["user.id"], "email": r["user.email"], "role": r["role"]} for r in rows]
 
 
 # ---------------------------------------------------------------- activities

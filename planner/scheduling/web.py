@@ -7,23 +7,13 @@ import msgspec
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import Dependency
 
-from planner.accounts import rules as accounts
+from planner.accounts import team
 from planner.clock import utcnow
 from planner.scheduling import rules
-from planner.settings import get_settings
 from planner.web_common import as_dict
 
 UNSET = msgspec.UNSET
 User = dict | None
-
-
-class TokenIn(msgspec.Struct):
-    email: str
-    password: str
-
-
-class TokenOut(msgspec.Struct):
-    token: str
 
 
 class ProgramIn(msgspec.Struct):
@@ -131,19 +121,6 @@ def _slots(d: dict) -> dict:
     return d
 
 
-class AuthController(Controller):
-    path = "/api/auth"
-    tags = ["accounts"]
-
-    @post("/token", status_code=201)
-    async def token(self, data: TokenIn) -> TokenOut:
-        s = get_settings()
-        user = await accounts.authenticate(
-            data.email, data.password, now=utcnow(), attempts=s.login_attempts, window_seconds=s.login_window_seconds
-        )
-        return TokenOut(token=await accounts.issue_token(user["id"]))
-
-
 class ProgramController(Controller):
     path = "/api/programs"
     tags = ["programmes"]
@@ -182,11 +159,11 @@ class ProgramController(Controller):
 
     @post("/{program_id:int}/members", status_code=201)
     async def add_member(self, program_id: int, data: MemberIn, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
-        return await rules.add_member(program_id, as_dict(data), user=user)
+        return await team.add_member(program_id, as_dict(data), user=user, now=utcnow())
 
     @get("/{program_id:int}/members")
     async def members(self, program_id: int, user: User = Dependency(skip_validation=True)) -> list[dict[str, Any]]:
-        return await rules.list_members(program_id, user=user)
+        return await team.list_members(program_id, user=user)
 
     @post("/{program_id:int}/activities", status_code=201)
     async def add_activity(self, program_id: int, data: ActivityIn, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:

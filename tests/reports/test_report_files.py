@@ -71,11 +71,11 @@ async def test_report_svg_charts_are_accessible_and_match_their_tables(api, clie
         assert title is not None and title.text and desc is not None and desc.text
         assert root.get("aria-labelledby") == f"{title.get('id')} {desc.get('id')}"
         (OUT / f"chart-{i}.svg").write_text(doc)
-    # The attendance-by-day chart says the same numbers as its table: 2, 5, 1, 2 admissions.
+    # The attendance-by-day chart says the same numbers as its table: 2, 5, 2, 2 admissions.
     day_desc = ET.fromstring("<svg" + svgs[0]).find(f"{SVG_NS}desc").text
-    assert [part.rsplit(": ", 1)[1] for part in day_desc.split(". ", 1)[1].split("; ")] == ["2", "5", "1", "2"]
+    assert [part.rsplit(": ", 1)[1] for part in day_desc.split(". ", 1)[1].split("; ")] == ["2", "5", "2", "2"]
     table = html.split('id="attendance-day-table"')[1].split("</table>")[0]
-    assert [c.split("</td>")[0] for c in table.split('<td class="num">')[1:]] == ["2", "5", "1", "2"]
+    assert [c.split("</td>")[0] for c in table.split('<td class="num">')[1:]] == ["2", "5", "2", "2"]
 
 
 async def test_report_page_speaks_the_requested_language(api, client):
