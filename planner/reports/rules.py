@@ -13,8 +13,9 @@ Definitions (one place for each):
   at its check-ins.
 - sessions held: slots of activities not cancelled that have started.
 
-The query count does not grow with guests, RSVPs or check-ins: every figure comes from an
-aggregate, and dimensions (day, kind, space, language, country) are grouped in SQL.
+The query count does not grow with guests, RSVPs, check-ins, activities or days: seats, RSVPs,
+admissions and hand-outs come from aggregates grouped by slot; distinct people come from one
+statement with a row per (slot, person), counted here for every dimension.
 """
 from __future__ import annotations
 
@@ -148,30 +149,15 @@ GROUP BY 1, 2
 
 # A person is their email; a check-in whose RSVP row is gone is one person on its own.
 PERSON = "COALESCE(r.email, 'checkin:' || CAST(c.id AS VARCHAR(20)))"
-PEOPLE_KEYS = {
-    "total": "0",
-    "program": "c.program",
-    "activity": "a.id",
-    "kind": "a.kind",
-    "space": "s.space",
-    "language": "COALESCE(r.language, '')",
-    "country": "p.country",
-    "day": "d.column2",
-}
 
 
-def _people_sql(pids: str, key: str, day_values: str) -> str:
-    day_join = f"JOIN (VALUES {day_values}) d ON d.column1 = c.slot" if key == "day" else ""
+def _people_sql(pids: str) -> str:
+    # One row per person and slot they were admitted to: every "distinct people" figure (by day, kind,
+    # space, language, country, activity, programme) is counted from these rows, in one statement.
     return f"""
-SELECT {PEOPLE_KEYS[key]} AS k, count(DISTINCT {PERSON}) AS people
-FROM checkin c
-LEFT JOIN rsvp r ON r.id = c.rsvp
-JOIN slot s ON s.id = c.slot
-JOIN activity a ON a.id = s.activity
-JOIN program p ON p.id = c.program
-{day_join}
+SELECT DISTINCT c.slot, COALESCE(r.language, '') AS language, {PERSON} AS person
+FROM checkin c LEFT JOIN rsvp r ON r.id = c.rsvp
 WHERE c.program IN ({pids})
-GROUP BY 1
 """
 
 
@@ -214,6 +200,7 @@ async def build(program_ids: list[int] | None, *, now: datetime) -> Report:
     slots = await _slots(pids)
     act = {a["id"]: a for a in activities}
 
+    slot_of = {s["id"]: s for s in slots}
     # Each slot's day, and the seats it offers: activations offer each slot; a residency or dinner
     # offers its capacity once (one RSVP covers every day), counted on its first slot.
     slot_day: dict[int, date] = {}
@@ -240,7 +227,6 @@ async def build(program_ids: list[int] | None, *, now: datetime) -> Report:
                 c.seats = s["capacity"]
             elif first_slot[a["id"]] == s["id"]:
                 c.seats = a["capacity"]
-    slot_of = {s["id"]: s for s in slots}
 
     # Language is a property of an RSVP: counts by language come from the same grouped rows.
     by_language: dict[str, Counts] = {}
@@ -265,13 +251,17 @@ async def build(program_ids: list[int] | None, *, now: datetime) -> Report:
             target.kits_handed_out += int(row["kits"] or 0)
             target.walk_ins += int(row["walkins"] or 0)
 
-    day_values = ",".join(f"({sid}, '{d.isoformat()}')" for sid, d in slot_day.items())
-    people: dict[str, dict] = {}
-    for key in ("total", "activity", "kind", "space", "language", "country", "day", "program"):
-        if key == "day" and not day_values:
-            people[key] = {}
-            continue
-        people[key] = {str(r["k"]): int(r["people"]) for r in await raw(_people_sql(pids, key, day_values))}
+    people_sets: dict[str, dict[str, set]] = {k: {} for k in ("total", "activity", "kind", "space", "language", "country", "day", "program")}
+    for row in await raw(_people_sql(pids)):
+        s = slot_of.get(row["slot"])
+        a = act.get(s["activity"]) if s else None
+        keys = {"total": "0", "language": row["language"] or ""}
+        if a is not None:
+            keys.update(activity=str(a["id"]), kind=a["kind"], space=str(s["space"]), country=country[a["program"]],
+                        day=slot_day[s["id"]].isoformat(), program=str(a["program"]))
+        for dim, k in keys.items():
+            people_sets[dim].setdefault(k, set()).add(row["person"])
+    people = {dim: {k: len(v) for k, v in groups.items()} for dim, groups in people_sets.items()}
 
     def group(keyf) -> dict[Any, Counts]:
         out: dict[Any, Counts] = {}
@@ -317,7 +307,7 @@ async def build(program_ids: list[int] | None, *, now: datetime) -> Report:
     def dimension(name: str, keyf, label, order=None) -> list[dict]:
         rows = []
         for k, c in group(keyf).items():
-            c.people = people[name].get(str(k), 0)
+            c.people = people[name].get(k.isoformat() if isinstance(k, date) else str(k), 0)
             rows.append({"key": k if not isinstance(k, date) else k.isoformat(), "label": label(k), **c.as_dict()})
         rows.sort(key=order or (lambda r: str(r["label"])))
         return rows
