@@ -8,9 +8,10 @@ SVG needs no stylesheet and no script.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
-from typing import Any, Callable
+from typing import Any
 
 # Calm, colour-blind-safe (Okabe-Ito) fills with AA contrast against white for their labels' ink.
 COLOURS = ("#0b6e99", "#d55e00", "#6b5b95", "#009e73")
@@ -80,8 +81,8 @@ def svg(chart: Chart, t: Callable[[str], str], *, width: int = 420) -> str:
     ymax = chart.top
     tid, did = f"{chart.id}-title", f"{chart.id}-desc"
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-labelledby="{tid} {did}" preserveAspectRatio="xMidYMid meet">',
+        (f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" role="img" '
+         f'aria-labelledby="{tid} {did}" preserveAspectRatio="xMidYMid meet">'),
         f'<title id="{tid}">{escape(chart.title)}</title>',
         f'<desc id="{did}">{escape(describe(chart, t))}</desc>',
         f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',

@@ -20,7 +20,7 @@ statement with a row per (slot, person), counted here for every dimension.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -76,7 +76,7 @@ class Counts:
     kits_handed_out: int = 0
     people: int = 0
 
-    def add(self, other: "Counts") -> None:
+    def add(self, other: Counts) -> None:
         for f in self.__dataclass_fields__:
             if f != "people":
                 setattr(self, f, getattr(self, f) + getattr(other, f))
@@ -178,7 +178,7 @@ def _day(value: Any, tz: ZoneInfo) -> date:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value.astimezone(tz).date()
 
 
@@ -187,7 +187,7 @@ def _aware(value: Any) -> datetime | None:
         return None
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 async def build(program_ids: list[int] | None, *, now: datetime) -> Report:
@@ -204,7 +204,6 @@ async def build(program_ids: list[int] | None, *, now: datetime) -> Report:
     # Each slot's day, and the seats it offers: activations offer each slot; a residency or dinner
     # offers its capacity once (one RSVP covers every day), counted on its first slot.
     slot_day: dict[int, date] = {}
-    slot_seats: dict[int, int] = {}
     first_slot: dict[int, int] = {}
     slots_of: dict[int, int] = {}
     for s in slots:
