@@ -23,8 +23,10 @@ from planner import db, faults, redact
 from planner.boundary import check_request
 from planner.clock import utcnow
 from planner.errors import PlannerError
+from planner.i18n import LazyText, _l, gettext
+from planner.language_web import language_middleware
 from planner.headers import security_headers
-from planner.pages import page_handlers, set_language
+from planner.pages import page_handlers
 from planner.paths import asset_dir
 from planner.settings import Settings, get_settings
 from planner.throttle.web import GuessCounter, check_guesses
@@ -58,7 +60,7 @@ def planner_error_handler(request: Request, exc: PlannerError) -> Response:
 
 
 def msgspec_error_handler(request: Request, exc: Exception) -> Response:
-    return _error_response(request, 400, f"The request body is not valid: {exc}")
+    return _error_response(request, 400, _l("The request body is not valid: {problem}", problem=str(exc)).render())
 
 
 def http_error_handler(request: Request, exc: HTTPException) -> Response:
@@ -67,20 +69,30 @@ def http_error_handler(request: Request, exc: HTTPException) -> Response:
     if isinstance(exc, ValidationException) and extra:
         # msgspec's messages are readable: "Expected `int`, got `str` - at `$.capacity`".
         detail = "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in extra) or detail
+    elif detail in FRAMEWORK_DETAILS:
+        # Litestar's own short words, in the request's language like every other message.
+        detail = FRAMEWORK_DETAILS[detail].render()
     return _error_response(request, exc.status_code, detail, extra)
+
+
+FRAMEWORK_DETAILS = {
+    "Not Found": _l("That page was not found."),
+    "Method Not Allowed": _l("That address does not take this kind of request."),
+    "CSRF token verification failed": _l("This form has expired. Reload the page and try again."),
+}
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response:
     kind = faults.classify(exc)
     if kind == "unavailable":
         log.warning("database unavailable on %s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
-        return _error_response(request, 503, faults.UNAVAILABLE,
+        return _error_response(request, 503, gettext(faults.UNAVAILABLE),
                                headers={"retry-after": str(faults.RETRY_AFTER_SECONDS)})
     if kind == "invalid":
         log.warning("value refused by the database on %s %s: %s", request.method, request.url.path, exc)
-        return _error_response(request, 400, faults.CANNOT_STORE)
+        return _error_response(request, 400, gettext(faults.CANNOT_STORE))
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return _error_response(request, 500, "Something went wrong on our side; nothing was changed. Please try again.")
+    return _error_response(request, 500, _l("Something went wrong on our side; nothing was changed. Please try again.").render())
 
 
 @get("/health", tags=["system"], responses={503: ResponseSpec(data_container=dict[str, str], description="The database cannot be written to.")})
@@ -96,15 +108,15 @@ async def health() -> Response[dict[str, str]]:
 
 
 async def _before_request(request: Request) -> None:
-    """Every request: its language, its inputs checked at the boundary (planner/boundary.py), then
-    whether this client is still allowed to guess tokens and codes."""
-    await set_language(request)
+    """Every request: its inputs checked at the boundary (planner/boundary.py), then whether this
+    client is still allowed to guess tokens and codes. (Its language is set by LanguageMiddleware.)"""
     await check_request(request)
     await check_guesses(request)
 
 
 def _middleware(settings: Settings) -> list[Any]:
-    out: list[Any] = []
+    # First, so that every answer (refusals from the guards below included) speaks the request's language.
+    out: list[Any] = [language_middleware(secure=settings.base_url.startswith("https"))]
     if settings.trusted_proxies:
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -148,8 +160,9 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     async def on_shutdown() -> None:
         stop.set()
         for t in tasks:
+            # Long enough for the mail in flight to finish and be marked (the worker stops after it).
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(t, timeout=5)
+                await asyncio.wait_for(t, timeout=30)
         tasks.clear()
         await db.stop()
 
@@ -172,6 +185,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
             HTTPException: http_error_handler,
             Exception: internal_error_handler,
         },
+        type_encoders={LazyText: str},
         openapi_config=OpenAPIConfig(title="Festival wellness planner", version="0.1.0", path="/schema"),
         before_request=_before_request,
         on_startup=[on_startup],
@@ -186,7 +200,7 @@ def _optional_handlers() -> list[list[Any]]:
 
     out = []
     for mod in ("planner.calendar.web", "planner.tickets.web", "planner.tickets.scanner_web", "planner.tickets.live_web",
-                "planner.inventory.web", "planner.resources.web", "planner.reports.web"):
+                "planner.inventory.web", "planner.resources.web", "planner.care.web", "planner.reports.web"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as exc:

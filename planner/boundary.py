@@ -28,6 +28,7 @@ from piccolo.columns import Varchar
 
 from planner.db import is_postgres
 from planner.errors import PlannerError
+from planner.i18n import _l
 from planner.piccolo_app import TABLES
 
 INT_MAX = 2**31 - 1  # PostgreSQL `integer`, the type of every counter and id column there
@@ -145,7 +146,7 @@ def _visible(value: str) -> bool:
 def check_int(value: int, key: str) -> None:
     if _is_id_key(key):
         if not 0 <= value <= id_max():
-            raise PlannerError(f"No record has the id {value}.", "not_found", extra={"field": key})
+            raise PlannerError(_l("No record has the id {value}.", value=value), "not_found", extra={"field": key})
         return
     if not -INT_MAX <= value <= INT_MAX:
         raise _bad(f"{_label(key)} is far too large a number.", key)

@@ -53,6 +53,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
     `planner serve` runs the same every day; this is for cron, or to run it now."""
     from datetime import datetime, timezone
 
+    from planner.care.rules import purge as purge_care_messages
     from planner.clock import utcnow
     from planner.rsvps.privacy import purge_sensitive_answers
     from planner.settings import get_settings
@@ -66,12 +67,14 @@ def cmd_purge(args: argparse.Namespace) -> int:
             return 2
     days = get_settings().sensitive_retention_days
 
-    async def work() -> int:
+    async def work() -> tuple[int, int]:
         await _migrate()
-        return await purge_sensitive_answers(now=now, retention_days=days)
+        answers = await purge_sensitive_answers(now=now, retention_days=days)
+        return answers, await purge_care_messages(now=now, retention_days=days)
 
-    changed = _run(work)
-    print(f"Sensitive answers purged from {changed} RSVP(s) of programmes that ended more than {days} days before {now:%Y-%m-%d}.")
+    changed, messages = _run(work)
+    print(f"Sensitive answers purged from {changed} RSVP(s), and {messages} care message(s) deleted, "
+          f"of programmes that ended more than {days} days before {now:%Y-%m-%d}.")
     return 0
 
 

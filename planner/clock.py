@@ -5,6 +5,7 @@ from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from planner.errors import PlannerError
+from planner.i18n import _l
 
 
 def utcnow() -> datetime:
@@ -13,11 +14,11 @@ def utcnow() -> datetime:
 
 def zone(name: str) -> ZoneInfo:
     if not name or name not in _zones():
-        raise PlannerError(f"“{name}” is not a known IANA time zone (for example Europe/London or America/New_York).")
+        raise PlannerError(_l("“{name}” is not a known IANA time zone (for example Europe/London or America/New_York).", name=name))
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise PlannerError(f"“{name}” is not a known IANA time zone.") from exc
+        raise PlannerError(_l("“{name}” is not a known IANA time zone.", name=name)) from exc
 
 
 _ZONES: set[str] | None = None
@@ -36,8 +37,8 @@ YEARS = (2000, 2100)
 
 def _plausible(value: date, field: str) -> None:
     if not YEARS[0] <= value.year <= YEARS[1]:
-        raise PlannerError(f"{field} is in the year {value.year}; give a date between {YEARS[0]} and {YEARS[1]}.",
-                           extra={"field": field})
+        raise PlannerError(_l("{field} is in the year {year}; give a date between {first} and {last}.",
+                              field=field, year=value.year, first=YEARS[0], last=YEARS[1]), extra={"field": field})
 
 
 def as_utc(value: datetime | str, tz: str, field: str = "time") -> datetime:
@@ -46,7 +47,7 @@ def as_utc(value: datetime | str, tz: str, field: str = "time") -> datetime:
         try:
             value = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError as exc:
-            raise PlannerError(f"{field} must be an ISO 8601 date and time, like 2026-07-03T18:00.") from exc
+            raise PlannerError(_l("{field} must be an ISO 8601 date and time, like 2026-07-03T18:00.", field=field)) from exc
     _plausible(value, field)
     if value.tzinfo is None:
         value = value.replace(tzinfo=zone(tz))
@@ -62,6 +63,6 @@ def parse_date(value: date | str, field: str) -> date:
         try:
             value = date.fromisoformat(str(value))
         except ValueError as exc:
-            raise PlannerError(f"{field} must be a date like 2026-07-03.") from exc
+            raise PlannerError(_l("{field} must be a date like 2026-07-03.", field=field)) from exc
     _plausible(value, field)
     return value

@@ -10,9 +10,11 @@ import sqlite3
 
 import asyncpg
 
+from planner.i18n import _
+
 RETRY_AFTER_SECONDS = 15
-UNAVAILABLE = "The database is not available right now, so nothing was changed. Please try again in a moment."
-CANNOT_STORE = "A value in the request cannot be stored, so nothing was changed. Check the numbers, dates and text you sent."
+UNAVAILABLE = _("The database is not available right now, so nothing was changed. Please try again in a moment.")
+CANNOT_STORE = _("A value in the request cannot be stored, so nothing was changed. Check the numbers, dates and text you sent.")
 
 # SQLSTATE classes: 08 connection, 53 out of resources (disk full, too many connections), 57 operator
 # intervention (shutdown, restart), 58 system error (I/O); and read-only transactions, and a database

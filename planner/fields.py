@@ -8,6 +8,7 @@ import re
 from typing import Any, Iterator
 
 from planner.errors import PlannerError
+from planner.i18n import _l
 
 
 def loads(value: Any) -> Any:
@@ -23,15 +24,15 @@ def loads(value: Any) -> Any:
 def whole(value: Any, label: str, field: str, *, minimum: int, maximum: int) -> int:
     """A whole number within bounds, from an int or a numeric string; a clear 400 otherwise."""
     if value is None or value == "":
-        raise PlannerError(f"{label} is required.", extra={"field": field})
+        raise PlannerError(_l("{label} is required.", label=_l(label)), extra={"field": field})
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise PlannerError(f"{label} must be a whole number.", extra={"field": field})
+        raise PlannerError(_l("{label} must be a whole number.", label=_l(label)), extra={"field": field})
     try:
         number = int(value)
     except ValueError as exc:
-        raise PlannerError(f"{label} must be a whole number.", extra={"field": field}) from exc
+        raise PlannerError(_l("{label} must be a whole number.", label=_l(label)), extra={"field": field}) from exc
     if number < minimum or number > maximum:
-        raise PlannerError(f"{label} must be between {minimum} and {maximum}.", extra={"field": field})
+        raise PlannerError(_l("{label} must be between {minimum} and {maximum}.", label=_l(label), minimum=minimum, maximum=maximum), extra={"field": field})
     return number
 
 
@@ -65,13 +66,13 @@ def csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
     if stray:
         line = text.count("\n", 0, stray.start()) + text.count("\r", 0, stray.start()) - text.count("\r\n", 0, stray.start()) + 1
         raise PlannerError(
-            f"Line {line} has a stray carriage return (CR) in it. Save the file again as CSV (UTF-8) and upload it again.",
-            extra={"problems": [{"line": line, "error": "Stray carriage return."}]},
+            _l("Line {line} has a stray carriage return (CR) in it. Save the file again as CSV (UTF-8) and upload it again.", line=line),
+            extra={"problems": [{"line": line, "error": _l("Stray carriage return.")}]},
         )
     reader = csv.reader(io.StringIO(text))
     try:
         for row in reader:
             yield reader.line_num, row
     except csv.Error as exc:
-        raise PlannerError(f"Line {reader.line_num} cannot be read as CSV: {exc}.",
+        raise PlannerError(_l("Line {line} cannot be read as CSV: {problem}.", line=reader.line_num, problem=str(exc)),
                            extra={"problems": [{"line": reader.line_num, "error": str(exc)}]}) from None

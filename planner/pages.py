@@ -13,11 +13,13 @@ from planner.accounts import team
 from planner.clock import local, utcnow
 from planner.errors import PlannerError
 from planner.reports import feedback
+from planner.resources.rules import review_status
 from planner.rsvps import rules as rsvps
+from planner.rsvps.tables import Rsvp
 from planner.scheduling import rules as sched
 from planner.scheduling.tables import Activity, Space
-from planner.templating import current_language
-from planner.i18n import pick_language
+from planner import i18n
+from planner.i18n import current_language
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 User = dict | None
@@ -31,13 +33,6 @@ def page(name: str, user: User, status_code: int = 200, **context: Any) -> Templ
 def _need(user: User, request: Request) -> None:
     if user is None:
         raise PlannerError("Log in first.", "unauthorized")
-
-
-async def set_language(request: Request) -> None:
-    """?lang= when it names a language we have, else the browser's Accept-Language."""
-    asked = request.query_params.get("lang")
-    lang = pick_language(asked) if asked else pick_language(request.headers.get("accept-language"))
-    current_language.set(lang)
 
 
 # ---------------------------------------------------------------- organizer
@@ -81,7 +76,9 @@ async def _program_context(program_id: int, user: User) -> dict:
         a["waiting"] = sum(s["waiting"] for s in a["slots"])
         a["seats"] = sum(s["capacity"] for s in a["slots"]) if a["kind"] == "activation" else a["capacity"]
     members = await team.list_members(program_id, user=user) if role == "organizer" else []
-    return {"program": program, "role": role, "spaces": spaces, "hosts": hosts, "activities": activities, "members": members}
+    review = await review_status(program_id) if role == "organizer" else None
+    return {"program": program, "role": role, "spaces": spaces, "hosts": hosts, "activities": activities, "members": members,
+            "resources_review": review}
 
 
 async def _role(user: User, program_id: int) -> str | None:
@@ -306,6 +303,7 @@ async def _resources(program_id: int) -> list[dict]:
 @get("/a/{activity_id:int}", include_in_schema=False)
 async def activity_public(request: Request, activity_id: int, invite: str | None = None) -> Template:
     a, p, space = await _public_activity(activity_id)
+    i18n.settle_for_program(p["languages"])
     questions = await rsvps.questions_for(activity_id)
     invitation = None
     if invite:
@@ -346,6 +344,8 @@ async def activity_rsvp(request: Request, activity_id: int) -> Template | Redire
     body = {"name": form.get("name"), "email": form.get("email"), "guests": form.get("guests") or 0,
             "slot_id": form.get("slot_id") or None, "answers": answers, "invite_code": form.get("invite") or None}
     try:
+        a, p, _space = await _public_activity(activity_id)
+        i18n.settle_for_program(p["languages"])
         out, created = await rsvps.create_rsvp(activity_id, body, now=utcnow(), language=current_language.get())
     except PlannerError as exc:
         a, p, space = await _public_activity(activity_id)
@@ -369,6 +369,22 @@ async def _guest_context(rsvp_id: int, token: str | None) -> dict:
             "calendar_feed": guest_feed_url(p["id"], r["id"], r["email"], as_webcal=True)}
 
 
+async def _guest_language(ctx: dict) -> None:
+    """The guest's page speaks the language they RSVPed in, wherever they open it, unless they pick
+    another here: that choice is then kept for every later e-mail too."""
+    rsvp_id = ctx["rsvp"]["id"]
+    source = i18n.language_source.get()
+    if source == "asked":
+        await Rsvp.update({Rsvp.language: current_language.get()}).where(
+            (Rsvp.id == rsvp_id) & (Rsvp.language != current_language.get()))
+        return
+    row = await Rsvp.select(Rsvp.language).where(Rsvp.id == rsvp_id).first()
+    if row and i18n.supported(row["language"]):
+        i18n.use(i18n.supported(row["language"]), "rsvp")
+    else:
+        i18n.settle_for_program(ctx["program"]["languages"])
+
+
 async def _public_activity_any(activity_id: int) -> tuple[dict, dict, dict]:
     from planner.scheduling.tables import Program
 
@@ -382,12 +398,7 @@ async def _public_activity_any(activity_id: int) -> tuple[dict, dict, dict]:
 @get("/r/{rsvp_id:int}", include_in_schema=False)
 async def guest_page(request: Request, rsvp_id: int, token: str | None = None) -> Template:
     ctx = await _guest_context(rsvp_id, token)
-    if not request.query_params.get("lang"):
-        # The guest's page speaks the language they RSVPed in, wherever they open it.
-        from planner.rsvps.tables import Rsvp
-
-        row = await Rsvp.select(Rsvp.language).where(Rsvp.id == ctx["rsvp"]["id"]).first()
-        current_language.set(pick_language(row["language"]))
+    await _guest_language(ctx)
     return page("rsvps/guest.html", None, **ctx, error=None, new=request.query_params.get("new") == "1",
                 message=request.query_params.get("m"))
 
@@ -415,6 +426,7 @@ async def guest_action(request: Request, rsvp_id: int, action: str, token: str |
         if exc.code == "not_found":
             raise
         ctx = await _guest_context(rsvp_id, token)
+        await _guest_language(ctx)
         return page("rsvps/guest.html", None, status_code=exc.status_code, **ctx, error=exc.message, new=False, message=None)
     return Redirect(f"/r/{rsvp_id}?token={token}&m={action}", status_code=303)
 
@@ -422,6 +434,7 @@ async def guest_action(request: Request, rsvp_id: int, action: str, token: str |
 @get("/p/{program_id:int}", include_in_schema=False)
 async def program_public(request: Request, program_id: int) -> Template:
     p = await sched.program_row(program_id)
+    i18n.settle_for_program(p["languages"])
     acts = await sched.list_activities(program_id, user=None, published_only=True)
     from planner.calendar.feeds import program_feed_url
 

@@ -2,11 +2,12 @@ from piccolo.conf.apps import AppConfig
 
 from planner.accounts.tables import AccountLink, ApiToken, User, UserSession
 from planner.audit.tables import AuditEvent
+from planner.care.tables import CareMessage, CareSetting
 from planner.inventory.tables import Item, KitComponent, Location, StockLevel, StockMovement
 from planner.mail.tables import OutboxMessage
 from planner.paths import asset_dir
 from planner.reports.tables import FeedbackMarker, FeedbackSetting, FeedbackTally
-from planner.resources.tables import SupportResource
+from planner.resources.tables import ResourceReview, SupportResource
 from planner.rsvps.tables import Invitation, Question, Rsvp
 from planner.throttle.tables import ThrottleHit
 from planner.scheduling.tables import (
@@ -29,6 +30,7 @@ TABLES = [
     Location, Item, KitComponent, StockLevel, StockMovement,
     SupportResource, OutboxMessage,
     AuditEvent,
+    ResourceReview, CareSetting, CareMessage,
     FeedbackSetting, FeedbackTally, FeedbackMarker,
 ]
 

@@ -1,27 +1,33 @@
-"""Jinja setup: gettext in the request's language, and small filters for times."""
+"""Jinja setup: gettext in the request's language, and Babel filters for dates, times and numbers."""
 from __future__ import annotations
 
-import contextvars
 from datetime import datetime
-from zoneinfo import ZoneInfo
+from urllib.parse import urlencode
 
-from planner.i18n import translations
-
-current_language: contextvars.ContextVar[str] = contextvars.ContextVar("current_language", default="en")
+from planner import i18n
+from planner.i18n import current_language  # noqa: F401  (re-exported: pages set it here)
+from planner.terms import term
 
 
 def _gettext(message: str) -> str:
-    return translations(current_language.get()).gettext(message)
+    return i18n.gettext(message)
 
 
 def _ngettext(singular: str, plural: str, n: int) -> str:
-    return translations(current_language.get()).ngettext(singular, plural, n)
+    return i18n.ngettext(singular, plural, n)
 
 
-def local_time(value: datetime | None, tz: str, fmt: str = "%a %d %b, %H:%M") -> str:
-    if value is None:
-        return ""
-    return value.astimezone(ZoneInfo(tz)).strftime(fmt)
+def local_time(value: datetime | str | None, tz: str, fmt: str = "medium") -> str:
+    """A moment in the programme's time zone, written the way the page's language writes it."""
+    return i18n.format_datetime(value, tz, fmt)
+
+
+def lang_url(request, code: str) -> str:
+    """This page's address in another language (its other parameters, such as a guest's token, kept)."""
+    if request is None:
+        return f"?lang={code}"
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return request.url.path + "?" + urlencode([*params, ("lang", code)])
 
 
 def configure_engine(engine) -> None:
@@ -29,4 +35,14 @@ def configure_engine(engine) -> None:
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)
     env.filters["local"] = local_time
+    env.filters["date"] = i18n.format_date
+    env.filters["time"] = i18n.format_time
+    env.filters["number"] = i18n.format_number
+    env.filters["term"] = term
+    env.filters["text"] = i18n.text
+    env.globals["when"] = i18n.format_when
     env.globals["lang"] = current_language.get
+    env.globals["languages"] = i18n.available
+    env.globals["language_name"] = i18n.language_name
+    env.globals["lang_url"] = lang_url
+    env.filters["stored"] = i18n.stored

@@ -10,10 +10,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-LOCALES="${LOCALES:-es}"
+LOCALES="${LOCALES:-es fr de pt}"
 LOCALE_DIR=planner/locale
 POT="$LOCALE_DIR/messages.pot"
-KEYWORDS=(-k _ -k gettext -k ngettext:1,2)
+# One list of keywords, in planner/i18n.py (EXTRACT_KEYWORDS), for this script and the catalogue test.
+read -r -a KEYWORDS <<<"$(python -c '
+from planner.i18n import EXTRACT_KEYWORDS as K
+print(" ".join("-k " + n + (":" + ",".join(map(str, s)) if s else "") for n, s in K.items()))')"
 
 # The app installs gettext with newstyle=True (planner/templating.py). In that mode Jinja asks
 # the catalogue for "%%" where a {% trans %} block without variables has a literal "%", so the
@@ -33,7 +36,8 @@ compile() {
 }
 
 extract() {
-  pybabel extract -F "$MAP" -o "$POT" --no-location --sort-output "${KEYWORDS[@]}" \
+  PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" pybabel extract -F "$MAP" -o "$POT" --no-location --sort-output \
+    --no-default-keywords "${KEYWORDS[@]}" --add-comments=TRANSLATORS: \
     --project="festival-wellness-planner" --copyright-holder="Festival Wellness Planner" .
 }
 

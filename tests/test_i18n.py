@@ -1,20 +1,23 @@
-"""Guests' strings in Spanish: the pages, the catalogue itself, and the guest emails.
+"""Every guest in their own language: the catalogues, the choice of language, plurals, dates and errors.
 
-The catalogue is planner/locale/es/LC_MESSAGES/messages.po, kept up to date by scripts/i18n.sh.
+The catalogues are planner/locale/<lang>/LC_MESSAGES/messages.po, kept up to date by scripts/i18n.sh.
 """
 from __future__ import annotations
 
+import html
 import re
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from planner.i18n import LOCALE_DIR
+from planner.i18n import EXTRACT_KEYWORDS, LANGUAGES, LOCALE_DIR, extract_seed
+from planner.terms import TERMS, term
 
 ROOT = Path(__file__).resolve().parent.parent
-LANGS = ["es"]
+LANGS = [code for code in LANGUAGES if code != "en"]
 
 # %(name)s, a bare %s / %d, a literal %% (newstyle gettext formats every {% trans %} string), {name}, and HTML tags.
 PLACEHOLDER = re.compile(r"%\([A-Za-z_][A-Za-z0-9_]*\)[sd]|%[sd]|%%|\{[A-Za-z_][A-Za-z0-9_]*\}|</?[a-z]+>")
@@ -32,6 +35,102 @@ def entries(lang: str):
 def placeholders(text: str) -> Counter:
     return Counter(PLACEHOLDER.findall(text))
 
+
+def key(x):
+    return x if isinstance(x, str) else tuple(x)
+
+
+def extracted() -> set:
+    """Every message the app can show, extracted the way the app asks for it at run time: Python (gettext, lazy
+    texts, PlannerError and field labels), templates (newstyle gettext, as planner/templating.py installs it),
+    JavaScript, and the seed support resources' names, descriptions and hours."""
+    method_map = [
+        ("templates/**.html", "jinja2"),
+        ("planner/**.py", "python"),
+        ("static/js/*.js", "javascript"),
+        ("planner/resources/support_resources.json", extract_seed),
+    ]
+    options = {"templates/**.html": {"extensions": "jinja2.ext.i18n", "newstyle_gettext": "true"}}
+    wanted = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(str(ROOT), method_map, options, keywords=EXTRACT_KEYWORDS):
+        wanted.add(key(message))
+    return wanted
+
+
+@pytest.fixture(scope="module")
+def wanted() -> set:
+    return extracted()
+
+
+def test_extraction_sees_python_templates_errors_and_seed(wanted):
+    """The extractor finds each kind of source, so the completeness test below checks something."""
+    assert "Reserve your place" in wanted                      # a template
+    assert "Log in first." in wanted                          # PlannerError with a literal
+    assert "{label} is required." in wanted                   # a lazy text with parameters
+    assert "Time zone" in wanted                              # a field label passed to a rule's helper
+    assert "That activity was not found." in wanted           # not_found()
+    assert "Emergency services" in wanted                     # the seed support resources
+    assert "Police, fire and ambulance." in wanted
+    assert ("up to %(count)s plus-one", "up to %(count)s plus-ones") in wanted
+    assert all(t.message in wanted for t in TERMS.values())   # kinds, statuses, units
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_catalogue_covers_every_extracted_message(lang, wanted):
+    """A new string anywhere fails here until scripts/i18n.sh has run and the string is translated."""
+    have = {key(m.id) for m in entries(lang)}
+    missing = sorted(map(str, wanted - have))
+    assert not missing, f"not in the {lang} catalogue; run scripts/i18n.sh and translate: {missing}"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_catalogue_has_no_missing_or_fuzzy_translation(lang):
+    todo = []
+    for m in entries(lang):
+        strings = m.string if isinstance(m.string, tuple) else (m.string,)
+        if "fuzzy" in m.flags or not strings or not all(s.strip() for s in strings):
+            todo.append(m.id)
+    assert not todo, f"{len(todo)} untranslated or fuzzy in {lang}; run scripts/i18n.sh and translate: {todo[:10]}"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_catalogue_placeholders_survive_translation(lang):
+    wrong = []
+    for m in entries(lang):
+        if isinstance(m.id, tuple):
+            singular, plural = m.id
+            forms = m.string
+            # Form 0 is for one (and for French and Portuguese, zero); the rest take the plural's placeholders.
+            pairs = [(singular, forms[0])] + [(plural, s) for s in forms[1:]]
+        else:
+            pairs = [(m.id, m.string)]
+        for source, translated in pairs:
+            if placeholders(source) != placeholders(translated):
+                wrong.append((source, translated))
+    assert not wrong, wrong
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_catalogue_plural_forms_match_the_language(lang):
+    cat = catalogue(lang)
+    assert cat.num_plurals >= 2
+    for m in entries(lang):
+        if isinstance(m.id, tuple):
+            assert len(m.string) == cat.num_plurals, m.id
+
+
+def test_compiled_catalogue_is_current():
+    """The .mo that ships is the .po as it stands (someone edited the .po without compiling, otherwise)."""
+    from babel.messages.mofile import read_mo
+
+    for lang in LANGS:
+        with open(LOCALE_DIR / lang / "LC_MESSAGES" / "messages.mo", "rb") as f:
+            mo = {key(m.id): key(m.string) for m in read_mo(f) if m.id}
+        po = {key(m.id): key(m.string) for m in entries(lang)}
+        assert mo == po, lang
+
+
+# ---------------------------------------------------------------- choosing the language
 
 async def test_activity_page_follows_accept_language_and_lang_param(setup, api, client):
     a = await api.activity(setup["program"]["id"], setup["space"]["id"], published=True)
@@ -53,97 +152,234 @@ async def test_activity_page_follows_accept_language_and_lang_param(setup, api, 
     assert "horas en America/New_York" in public.text
 
 
-@pytest.mark.parametrize("lang", LANGS)
-def test_every_message_is_translated(lang):
-    todo = []
-    for m in entries(lang):
-        strings = m.string if isinstance(m.string, tuple) else (m.string,)
-        if "fuzzy" in m.flags or not all(s.strip() for s in strings):
-            todo.append(m.id)
-    assert not todo, f"{len(todo)} untranslated or fuzzy in {lang}; run scripts/i18n.sh and translate: {todo[:10]}"
+async def test_guest_page_for_pt_br_is_portuguese_with_a_portuguese_date(setup, api, client):
+    a = await api.activity(setup["program"]["id"], setup["space"]["id"], published=True)
+    r = await client.get(f"/a/{a['id']}", headers={"Accept-Language": "pt-BR,pt;q=0.9,en;q=0.8"})
+    assert r.status_code == 200
+    text = html.unescape(r.text)
+    assert '<html lang="pt">' in text
+    assert "Reserve sua vaga" in text and "Seu nome" in text
+    # 2027-07-02 10:00 in New York, written the Portuguese way by Babel.
+    assert "sexta-feira, 2 de julho de 2027, 10:00" in text
+    assert "Friday" not in text and "July" not in text
 
 
-@pytest.mark.parametrize("lang", LANGS)
-def test_placeholders_survive_translation(lang):
-    wrong = []
-    for m in entries(lang):
-        if isinstance(m.id, tuple):
-            singular, plural = m.id
-            forms = m.string
-            # Spanish has two forms: [0] for one, [1] for the rest.
-            pairs = [(singular, forms[0])] + [(plural, s) for s in forms[1:]]
-        else:
-            pairs = [(m.id, m.string)]
-        for source, translated in pairs:
-            if placeholders(source) != placeholders(translated):
-                wrong.append((source, translated))
-    assert not wrong, wrong
+@pytest.mark.parametrize("header, lang", [
+    ("de-AT,de;q=0.9", "de"), ("fr-CA", "fr"), ("en-GB,en;q=0.8,fr;q=0.5", "en"),
+    ("ja,fr;q=0.3", "fr"), ("it;q=1.0, pt-PT;q=0.5", "pt"), ("es;q=0, de;q=0.2", "de"),
+])
+async def test_accept_language_is_negotiated_by_quality(setup, api, client, header, lang):
+    a = await api.activity(setup["program"]["id"], setup["space"]["id"], published=True)
+    r = await client.get(f"/a/{a['id']}", headers={"Accept-Language": header})
+    assert f'<html lang="{lang}">' in r.text
 
 
-@pytest.mark.parametrize("lang", LANGS)
-def test_catalogue_covers_every_string_as_asked_at_run_time(lang):
-    """Every {% trans %} in templates/ and every _() in planner/, extracted the way the app asks for them
-    (newstyle gettext, as planner/templating.py installs it), is in the catalogue. A new string fails here
-    until scripts/i18n.sh has run and the string is translated."""
-    from babel.messages.extract import extract_from_dir
+async def test_language_choice_is_remembered_in_a_cookie_over_accept_language(setup, api, client):
+    a = await api.activity(setup["program"]["id"], setup["space"]["id"], published=True)
+    first = await client.get(f"/a/{a['id']}", params={"lang": "de"}, headers={"Accept-Language": "fr"})
+    assert '<html lang="de">' in first.text
+    assert "planner_lang=de" in first.headers.get("set-cookie", "")
 
-    method_map = [("templates/**.html", "jinja2"), ("planner/**.py", "python")]
-    options = {"templates/**.html": {"extensions": "jinja2.ext.i18n", "newstyle_gettext": "true"}}
-    wanted = set()
-    for _file, _line, message, _comments, _context in extract_from_dir(
-        str(ROOT), method_map, options, keywords={"_": None, "gettext": None, "ngettext": (1, 2)},
-    ):
-        wanted.add(message if isinstance(message, str) else tuple(message))
-    have = {(m.id if isinstance(m.id, str) else tuple(m.id)) for m in entries(lang)}
-    missing = sorted(map(str, wanted - have))
-    assert not missing, f"not in the {lang} catalogue; run scripts/i18n.sh and translate: {missing}"
+    later = await client.get(f"/p/{setup['program']['id']}", headers={"Accept-Language": "fr"})
+    assert '<html lang="de">' in later.text
+
+    # A language we do not have is ignored, and the remembered one stays.
+    odd = await client.get(f"/a/{a['id']}", params={"lang": "xx"}, headers={"Accept-Language": "fr"})
+    assert '<html lang="de">' in odd.text and "set-cookie" not in odd.headers
 
 
-def test_compiled_catalogue_is_current():
-    """The .mo that ships is the .po as it stands (someone edited the .po without compiling, otherwise)."""
-    from babel.messages.mofile import read_mo
-
-    for lang in LANGS:
-        with open(LOCALE_DIR / lang / "LC_MESSAGES" / "messages.mo", "rb") as f:
-            mo = {key(m.id): key(m.string) for m in read_mo(f) if m.id}
-        po = {key(m.id): key(m.string) for m in entries(lang)}
-        assert mo == po
-
-
-def key(x):
-    return x if isinstance(x, str) else tuple(x)
+async def test_language_switcher_on_guest_pages_keeps_the_token(setup, api, client):
+    a = await api.activity(setup["program"]["id"], setup["space"]["id"], published=True)
+    body = (await client.post(f"/api/activities/{a['id']}/rsvps", json={"name": "Ana", "email": "ana@example.org"})).json()
+    path, query = body["manage_url"].split("testserver.local", 1)[1].split("?", 1)
+    page = html.unescape((await client.get(f"{path}?{query}")).text)
+    nav = re.search(r'<nav class="langs" aria-label="Language">(.*?)</nav>', page, re.S).group(1)
+    for code, name in (("en", "English"), ("es", "Español"), ("fr", "Français"), ("de", "Deutsch"), ("pt", "Português")):
+        assert f'href="{path}?{query}&lang={code}" hreflang="{code}" lang="{code}"' in nav, code
+        assert f">{name}</a>" in nav
+    assert 'lang="en" aria-current="true"' in nav
 
 
-async def rsvp_email(client, activity_id: int, name: str, email: str, lang: str):
+async def test_programme_default_language_when_the_browser_matches_none(api, client):
+    p = await api.program(languages=["fr", "en"])
+    s = await api.space(p["id"])
+    a = await api.activity(p["id"], s["id"], published=True)
+    for headers in ({}, {"Accept-Language": "ja,zh;q=0.5"}):
+        r = await client.get(f"/a/{a['id']}", headers=headers)
+        assert '<html lang="fr">' in r.text, headers
+        assert "Réservez votre place" in html.unescape(r.text)
+    # The browser's own language still wins over the programme's default.
+    r = await client.get(f"/a/{a['id']}", headers={"Accept-Language": "de"})
+    assert '<html lang="de">' in r.text
+    # An RSVP through the API with no language anywhere is kept in the programme's default.
+    from planner.rsvps.tables import Rsvp
+
+    body = (await client.post(f"/api/activities/{a['id']}/rsvps", json={"name": "Zoé", "email": "zoe@example.org"})).json()
+    assert (await Rsvp.select(Rsvp.language).where(Rsvp.id == body["id"]).first())["language"] == "fr"
+
+
+async def test_guest_choice_on_their_page_is_used_for_every_later_email(setup, api, client):
     from planner.mail.render import render
     from planner.mail.tables import OutboxMessage
     from planner.rsvps.tables import Rsvp
 
-    r = await client.post(f"/api/activities/{activity_id}/rsvps", json={"name": name, "email": email},
-                          headers={"Accept-Language": lang})
-    assert r.status_code == 201, r.text
-    body = r.json()
-    assert (await Rsvp.select(Rsvp.language).where(Rsvp.id == body["id"]).first())["language"] == lang
+    a = await api.activity(setup["program"]["id"], setup["space"]["id"], published=True, title="Atem")
+    body = (await client.post(f"/api/activities/{a['id']}/rsvps", json={"name": "Jonas", "email": "jonas@example.org"},
+                              headers={"Accept-Language": "es"})).json()
+    assert (await Rsvp.select(Rsvp.language).where(Rsvp.id == body["id"]).first())["language"] == "es"
+    path, query = body["manage_url"].split("testserver.local", 1)[1].split("?", 1)
+    page = await client.get(f"{path}?{query}&lang=de", headers={"Accept-Language": "es"})
+    assert '<html lang="de">' in page.text
+    assert (await Rsvp.select(Rsvp.language).where(Rsvp.id == body["id"]).first())["language"] == "de"
+
+    client.cookies.clear()
+    token = query.split("token=", 1)[1]
+    r = await client.post(f"/api/rsvps/{body['id']}/cancel", params={"token": token}, headers={"Accept-Language": "fr"})
+    assert r.status_code == 200, r.text
     row = await OutboxMessage.select().where(OutboxMessage.rsvp == body["id"]).order_by(OutboxMessage.id, ascending=False).first()
-    return body, await render(row)
+    mail = await render(row)
+    assert mail.subject == "Abgesagt: Atem"
+    assert mail.text.startswith("Hallo Jonas,") or mail.text.startswith("Hallo, Jonas")
 
 
-async def test_guest_email_is_in_the_guests_language(setup, api, client):
-    a = await api.activity(setup["program"]["id"], setup["space"]["id"], capacity=1, title="Respiración")
+# ---------------------------------------------------------------- plurals, dates, errors, words
 
-    body, mail = await rsvp_email(client, a["id"], "Lucía Pérez", "lucia@example.org", "es")
-    assert body["status"] == "confirmed"
-    assert mail.subject == "Tu lugar está confirmado: Respiración"
-    assert mail.text.startswith("Hola, Lucía Pérez:\n")
-    assert "Tu lugar está confirmado. Tu entrada y la invitación de calendario están en tu página." in mail.text
-    assert "Tu página (no compartas este enlace): http" in mail.text
+PLUS_ONES = {
+    "en": ("up to 1 plus-one", "up to 2 plus-ones"),
+    "es": ("hasta 1 acompañante", "hasta 2 acompañantes"),
+    "fr": ("jusqu'à 1 accompagnant", "jusqu'à 2 accompagnants"),
+    "de": ("bis zu 1 Begleitperson", "bis zu 2 Begleitpersonen"),
+    "pt": ("até 1 acompanhante", "até 2 acompanhantes"),
+}
 
-    # Full now: the waitlist message carries its position through the translation.
-    body, mail = await rsvp_email(client, a["id"], "Mateo Ruiz", "mateo@example.org", "es")
-    assert body["status"] == "waitlisted"
-    assert mail.subject == "Estás en la lista de espera de Respiración"
-    assert "en el puesto 1." in mail.text
 
-    # An English guest of the same activity still gets English.
-    _, mail = await rsvp_email(client, a["id"], "Ann Lee", "ann@example.org", "en")
-    assert mail.subject == "You're on the waitlist for Respiración"
+@pytest.mark.parametrize("lang", LANGUAGES)
+async def test_plurals_follow_each_language(setup, api, client, lang):
+    one = await api.activity(setup["program"]["id"], setup["space"]["id"], published=True, max_guests=1)
+    two = await api.activity(setup["program"]["id"], setup["space"]["id"], published=True, max_guests=2,
+                             starts_at="2027-07-03T10:00", ends_at="2027-07-03T11:00")
+    singular, plural = PLUS_ONES[lang]
+    page_one = html.unescape((await client.get(f"/a/{one['id']}", params={"lang": lang})).text)
+    page_two = html.unescape((await client.get(f"/a/{two['id']}", params={"lang": lang})).text)
+    assert singular in page_one and plural not in page_one
+    assert plural in page_two
+    assert "up to 1 plus-ones" not in page_one and "hasta 1 acompañantes" not in page_one
+
+    # The refusal counts the same way, in the same language.
+    r = await client.post(f"/api/activities/{one['id']}/rsvps", json={"name": "A", "email": "a@example.org", "guests": 3},
+                          headers={"Accept-Language": lang})
+    assert r.status_code == 400
+    expected = {"en": "at most 1 plus-one.", "es": "como máximo 1 acompañante.", "fr": "avec 1 accompagnant au plus.",
+                "de": "höchstens 1 Begleitperson mitbringen.", "pt": "no máximo 1 acompanhante."}[lang]
+    assert r.json()["detail"].endswith(expected), r.json()["detail"]
+
+
+async def test_error_messages_speak_the_request_language_with_their_parameters(api, client):
+    body = {"name": "", "timezone": "Mars/Olympus", "country": "US", "starts_on": "2027-07-01", "ends_on": "2027-07-07"}
+    for lang, words in (("es", "Nombre: campo obligatorio."), ("de", "Name: Pflichtangabe."), ("en", "Name is required.")):
+        r = await client.post("/api/programs", json=body, headers={**api.h, "Accept-Language": lang})
+        assert r.status_code == 400 and r.json()["detail"] == words, r.text
+    body["name"] = "Festa"
+    r = await client.post("/api/programs", json=body, headers={**api.h, "Accept-Language": "pt-BR"})
+    assert r.json()["detail"].startswith("“Mars/Olympus” não é um fuso horário IANA conhecido")
+    r = await client.get("/api/activities/999999/rsvps", headers={**api.h, "Accept-Language": "fr"})
+    assert r.status_code == 404 and r.json()["detail"] == "Cette activité est introuvable."
+
+
+async def test_support_resources_are_shown_in_the_guests_language(setup, api, client):
+    a = await api.activity(setup["program"]["id"], setup["space"]["id"], published=True)
+    page = html.unescape((await client.get(f"/a/{a['id']}", params={"lang": "es"})).text)
+    assert "Servicios de emergencia" in page and "Policía, bomberos y ambulancia." in page
+    assert "988 Suicide &amp; Crisis Lifeline" in (await client.get(f"/a/{a['id']}", params={"lang": "es"})).text
+    page = html.unescape((await client.get(f"/a/{a['id']}", params={"lang": "de"})).text)
+    assert "Notruf" in page and "Unterstützung, jederzeit" in page and "Emergency services" not in page
+
+
+@pytest.mark.parametrize("value, lang, words", [
+    ("activation", "es", "activación"), ("Warehouse", "es", "Almacén"), ("piece", "es", "unidad"),
+    ("Warehouse", "de", "Lager"), ("residency", "fr", "résidence"), ("waitlisted", "pt", "na lista de espera"),
+    ("Tent shelf", "fr", "Tent shelf"),
+])
+def test_stored_words_are_translated_and_organizers_own_are_kept(value, lang, words):
+    from planner.i18n import use
+
+    use(lang, "asked")
+    try:
+        assert term(value) == words
+    finally:
+        use("en", "default")
+
+
+async def test_organizer_pages_show_kinds_and_units_in_spanish(setup, api, client):
+    from tests.scheduling.test_pages import login
+
+    a = await api.activity(setup["program"]["id"], setup["space"]["id"], published=True, kind="residency",
+                           starts_at="2027-07-02T10:00", ends_at="2027-07-04T17:00")
+    await api.post(f"/api/programs/{setup['program']['id']}/items", {"name": "Tapones"}, expect=201)
+    await login(client)
+    manage = html.unescape((await client.get(f"/activities/{a['id']}/manage", params={"lang": "es"})).text)
+    assert '<html lang="es">' in manage and " · residencia · " in manage
+    stock = html.unescape((await client.get(f"/programs/{setup['program']['id']}/stock")).text)
+    assert "Almacén" in stock and "Warehouse" not in stock
+    assert ">unidad<" in stock.replace(" ", "") or "unidad" in stock
+
+
+async def test_framework_refusals_are_translated_too(client):
+    """A form sent without its CSRF token is refused in the guest's language, on a page that says so."""
+    r = await client.post("/login", data={"email": "x@example.org"}, headers={"Accept-Language": "de", "Accept": "text/html"})
+    assert r.status_code == 403
+    assert '<html lang="de">' in r.text
+    assert "Dieses Formular ist abgelaufen. Lade die Seite neu und versuch es noch einmal." in html.unescape(r.text)
+
+
+def test_numbers_and_dates_use_each_languages_own_way():
+    from datetime import date
+
+    from planner.i18n import format_date, format_number
+
+    assert [format_number(12345, lang) for lang in LANGUAGES] == ["12,345", "12.345", "12\u202f345", "12.345", "12.345"]
+    assert format_date(date(2027, 7, 2), lang="pt") == "sexta-feira, 2 de julho de 2027"
+    assert format_date(date(2027, 7, 2), lang="de") == "Freitag, 2. Juli 2027"
+    assert format_date(date(2027, 7, 2), lang="fr") == "vendredi 2 juillet 2027"
+
+
+async def test_invitation_email_speaks_the_programmes_default_language(api, client):
+    from planner.mail.render import render
+    from planner.mail.tables import OutboxMessage
+
+    p = await api.program(languages=["pt", "en"], country="BR", timezone="America/Sao_Paulo")
+    s = await api.space(p["id"])
+    a = await api.activity(p["id"], s["id"], kind="dinner", rsvp_mode="invite", title="Jantar")
+    await api.post(f"/api/activities/{a['id']}/invitations", {"name": "Rita", "email": "rita@example.org"}, expect=201)
+    row = await OutboxMessage.select().where(OutboxMessage.kind == "invitation").order_by(OutboxMessage.id, ascending=False).first()
+    mail = await render(row)
+    assert mail.subject == "Você foi convidado: Jantar"
+    assert mail.text.startswith("Olá, Rita,")
+
+
+def test_every_error_message_can_be_translated():
+    """A PlannerError built from an f-string cannot be looked up in a catalogue: use a literal, or
+    _l("... {name} ...", name=...) so the words are translated and the values put in afterwards."""
+    from planner.errors import NOT_FOUND
+
+    bad, unknown = [], []
+    for path in sorted((ROOT / "planner").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        for m in re.finditer(r"PlannerError\(\s*f[\"']|_l\(\s*f[\"']|\"error\":\s*f[\"']", text):
+            bad.append(f"{path.relative_to(ROOT)}:{text[:m.start()].count(chr(10)) + 1}")
+        for m in re.finditer(r"not_found\(\s*\"([^\"]+)\"\s*\)", text):
+            if m.group(1) not in NOT_FOUND:
+                unknown.append(f"{path.relative_to(ROOT)}: not_found({m.group(1)!r})")
+    assert not bad, f"untranslatable messages (f-strings): {bad}"
+    assert not unknown, f"add these to planner.errors.NOT_FOUND as whole sentences: {unknown}"
+
+
+def test_templates_translate_only_literal_text():
+    """`_(some_variable)` in a template is never extracted, so its words would silently stay English:
+    translate the literal where it is written (`_('Declined')`) instead."""
+    dynamic = []
+    for path in sorted((ROOT / "templates").rglob("*.html")):
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if re.search(r"(?<![\w.])(_|gettext|ngettext)\(\s*[A-Za-z_]", line):
+                dynamic.append(f"{path.relative_to(ROOT)}:{n}")
+    assert not dynamic, dynamic

@@ -18,6 +18,7 @@ from planner.accounts.tables import AccountLink, User
 from planner.audit.rules import record
 from planner.db import locked, write_transaction
 from planner.errors import PlannerError
+from planner.i18n import _l
 from planner.mail.rules import enqueue
 from planner.scheduling.tables import Membership
 from planner.throttle import rules as throttle
@@ -45,7 +46,7 @@ async def request_reset(email: str, *, now: datetime, client: str, base_url: str
     await throttle.check(
         throttle.Limit(f"reset:client:{client}", 5, timedelta(minutes=15)),
         throttle.Limit(f"reset:account:{(email or '').strip().lower()[:254]}", 3, timedelta(hours=1)),
-        now=now, message="Too many reset requests.")
+        now=now, message=_l("Too many reset requests."))
     try:
         email = normalise_email(email)
     except PlannerError:

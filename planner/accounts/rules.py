@@ -13,6 +13,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from planner.accounts.tables import ApiToken, User
 from planner.db import raw
 from planner.errors import PlannerError
+from planner.i18n import _l
+from planner.terms import Terms
 from planner.scheduling.tables import Membership
 from planner.throttle import rules as throttle
 
@@ -33,7 +35,7 @@ TOKEN_TOUCH = timedelta(minutes=1)
 def normalise_email(email: str) -> str:
     email = (email or "").strip()
     if len(email) > 254 or not EMAIL_RE.match(email):
-        raise PlannerError(f"“{email}” is not a valid email address.")
+        raise PlannerError(_l("“{email}” is not a valid email address.", email=email))
     local, _, domain = email.rpartition("@")
     return f"{local}@{domain.lower()}".lower()
 
@@ -61,7 +63,7 @@ def token_hash(token: str) -> str:
 async def create_user(email: str, password: str, *, admin: bool = False, name: str = "") -> dict:
     email = normalise_email(email)
     if await User.exists().where(User.email == email):
-        raise PlannerError(f"An account for {email} already exists.", "conflict")
+        raise PlannerError(_l("An account for {email} already exists.", email=email), "conflict")
     user = User(email=email, password_hash=hash_password(password), is_admin=admin, name=name)
     await user.save()
     return {"id": user.id, "email": user.email, "is_admin": user.is_admin}
@@ -87,7 +89,7 @@ async def authenticate(email: str, password: str, *, now: datetime, client: str,
     key = (email or "").strip().lower()[:254]
     limits = login_limits(client, key, attempts=attempts, client_attempts=client_attempts, window_seconds=window_seconds)
     # Every attempt is counted before the password is checked; a good one is forgotten again.
-    counted = await throttle.take_strict(*limits, now=now, message="Too many failed logins from your connection.")
+    counted = await throttle.take_strict(*limits, now=now, message=_l("Too many failed logins from your connection."))
     account_key = f"login:account:{key}"
     failures = await throttle.count(account_key, now=now, window=timedelta(seconds=window_seconds))
     if failures > ACCOUNT_FREE_FAILURES:
@@ -167,5 +169,5 @@ async def require_role(user: dict | None, program_id: int, *roles: str) -> str:
     if role is None:
         raise PlannerError("That programme was not found.", "not_found")
     if roles and role not in roles:
-        raise PlannerError(f"This needs the {' or '.join(roles)} role in the programme.", "forbidden")
+        raise PlannerError(_l("This needs one of these roles in the programme: {roles}.", roles=Terms(roles)), "forbidden")
     return role

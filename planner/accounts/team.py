@@ -10,6 +10,7 @@ from planner.accounts.tables import User
 from planner.audit.rules import record
 from planner.db import locked, write_transaction
 from planner.errors import PlannerError
+from planner.i18n import _l
 from planner.mail.rules import enqueue
 from planner.scheduling.tables import ROLES, Membership, Program
 
@@ -18,7 +19,7 @@ LAST_ORGANIZER = "{email} is the last organizer of this programme. Make someone 
 
 def _role(value: str | None) -> str:
     if value not in ROLES:
-        raise PlannerError("role must be organizer or staff.", extra={"field": "role"})
+        raise PlannerError(_l("The role must be one of: {roles}.", roles=", ".join(ROLES)), extra={"field": "role"})
     return value
 
 
@@ -63,7 +64,7 @@ async def add_member(program_id: int, data: dict, *, user: dict | None, now: dat
     role = _role(data.get("role"))
     target = await User.select(User.id, User.email).where(User.email == email).first()
     if not target:
-        raise PlannerError(f"There is no account for {email} yet; invite them from the team page.", "not_found")
+        raise PlannerError(_l("There is no account for {email} yet; invite them from the team page.", email=email), "not_found")
     async with write_transaction():
         program = await _program(program_id)
         await _set_role(program, target, role, actor=user, now=now)
@@ -136,7 +137,7 @@ async def restore_organizer(program_id: int, email: str, *, user: dict | None, n
     email = normalise_email(email)
     target = await User.select(User.id, User.email).where(User.email == email).first()
     if not target:
-        raise PlannerError(f"There is no account for {email}.", "not_found")
+        raise PlannerError(_l("There is no account for {email}.", email=email), "not_found")
     async with write_transaction():
         program = await _program(program_id)
         await _set_role(program, target, "organizer", actor=user, now=now)

@@ -29,19 +29,21 @@ from planner.accounts.tables import User
 from planner.calendar.ics import TEXT, FeedEvent, build_feed, invite_description, slot_uid
 from planner.calendar.invites import location, manage_url, support_resources, uid_domain
 from planner.errors import PlannerError, not_found
+from planner.fields import loads
+from planner.i18n import translations
 from planner.rsvps.tables import Rsvp
 from planner.scheduling.tables import Activity, Membership, Program, Slot, Space
 from planner.settings import get_settings
 from planner.tokens import check_feed_token, feed_token
 
 # Part of every ETag: bump it when the feeds' content changes shape.
-FORMAT = "feed-1"
+FORMAT = "feed-2"
 EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 
 
 def _program_columns(program) -> tuple:
     """What a feed shows of a programme: from the table itself, or through a foreign key to it."""
-    return program.id, program.name, program.timezone, program.venue_address, program.created_at
+    return program.id, program.name, program.timezone, program.venue_address, program.created_at, program.languages
 
 
 def _unjoined(row: dict) -> dict:
@@ -129,29 +131,35 @@ async def _state(programs: list[dict]) -> tuple[tuple, datetime]:
                 Space.program.is_in(ids)
             ).order_by(Space.id)
         ]
-    shown = [(p["id"], p["name"], p["timezone"], p["venue_address"]) for p in programs]
+    shown = [(p["id"], p["name"], p["timezone"], p["venue_address"], str(p["languages"])) for p in programs]
     return (tuple(shown), tuple(activities), tuple(spaces)), max(changed, default=EPOCH)
 
 
 # ---------------------------------------------------------------- events
 
+def _language(program: dict) -> str:
+    """The language a programme's public calendar speaks: its first."""
+    return (loads(program["languages"]) or ["en"])[0]
+
+
 def _program_event(row: dict, program: dict, base: str, domain: str, *, organizer: bool = False,
-                   timezone: str = "") -> FeedEvent:
+                   timezone: str = "", translate=None) -> FeedEvent:
     """One slot of an activity; for organizers drafts are TENTATIVE and cancellations CANCELLED."""
+    t = translate or translations(_language(program)).gettext
     draft = not row["activity.published"]
     status = "CONFIRMED"
     if organizer:
         url = f"{base}/activities/{row['activity.id']}/manage"
-        link = TEXT["organize"].format(url=url)
+        link = t(TEXT["organize"]).format(url=url)
         status = "CANCELLED" if row["activity.cancelled_at"] is not None else "TENTATIVE" if draft else "CONFIRMED"
     else:
         url = f"{base}/a/{row['activity.id']}"
-        link = TEXT["details"].format(url=url)
+        link = t(TEXT["details"]).format(url=url)
     what = row["activity.what_to_bring"].strip()
     parts = [
-        TEXT["draft"] if organizer and draft else "",
+        t(TEXT["draft"]) if organizer and draft else "",
         row["activity.description"].strip(),
-        TEXT["what_to_bring"].format(what=what) if what else "",
+        t(TEXT["what_to_bring"]).format(what=what) if what else "",
         link,
     ]
     return FeedEvent(
@@ -210,11 +218,13 @@ async def program_feed(program_id: int) -> tuple[bytes, str, datetime]:
 async def guest_check(program_id: int, rsvp_id: int, token: str | None) -> FeedCheck:
     """A guest's feed: their confirmed places in the programme, with their page and support lines."""
     anchor = await Rsvp.select(
-        Rsvp.email, *_program_columns(Rsvp.program)
+        Rsvp.email, Rsvp.language, *_program_columns(Rsvp.program)
     ).where((Rsvp.id == rsvp_id) & (Rsvp.program == program_id)).first()
     if anchor is None or not check_feed_token("guest", guest_key(program_id, anchor["email"]), token):
         raise PlannerError("This calendar link is not valid. Open the link from your page again.", "not_found")
     email = anchor.pop("email")
+    language = anchor.pop("language") or "en"
+    t = translations(language).gettext
     program = _unjoined(anchor)
     state, last_modified = await _state([program])
     mine = await Rsvp.select(Count(), Max(Rsvp.updated_at)).where(
@@ -256,14 +266,14 @@ async def guest_check(program_id: int, rsvp_id: int, token: str | None) -> FeedC
                     ends_at=s["ends_at"],
                     title=r["activity.title"],
                     location=location(s["space.name"], s["space.address"], program["venue_address"]),
-                    description=invite_description(r["activity.what_to_bring"], url, resources),
+                    description=invite_description(r["activity.what_to_bring"], url, resources, t),
                     url=url,
                     sequence=r["activity.sequence"],
                 ))
-        name = TEXT["guest_feed"].format(programme=program["name"])
+        name = t(TEXT["guest_feed"]).format(programme=program["name"])
         return build_feed(name, program["timezone"], events, last_modified)
 
-    etag = _etag("guest", program_id, email, state, mine["count"], latest and latest.isoformat(),
+    etag = _etag("guest", program_id, email, language, state, mine["count"], latest and latest.isoformat(),
                  [tuple(r.values()) for r in resources])
     return FeedCheck(etag, last_modified, build, private=True, filename=f"programme-{program_id}-mine.ics")
 

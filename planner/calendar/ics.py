@@ -7,21 +7,28 @@ invites).
 
 Content lines are written here rather than through icalendar's object model:
 measured, the object model needs about 0.5 s for a 2,000-event feed, this
-writer about 30 ms. Only the VTIMEZONE comes from icalendar, cached per zone
-and year range. The tests parse everything back with icalendar and
-recurring_ical_events to prove the two agree.
+writer about 30 ms. The VTIMEZONE is built from the zone's own transitions
+(zoneinfo), cached per zone and year range: icalendar writes each onset as the
+wall time after the change, one hour late as RFC 5545 reads it.
+
+Every instant must read the same in every client. A local time inside a
+repeated hour (clocks going back) is ambiguous: RFC 5545 says it means the
+first pass, ical.js and vobject read the second. Such events are written in UTC,
+both ends, and feeds carry no X-WR-TIMEZONE (readers that apply it to UTC times
+lose which pass it was). The tests read everything back with icalendar,
+recurring_ical_events, vobject, ical.js and a CalDAV server.
 """
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-import icalendar
+from planner.i18n import _
 
 PRODID = "-//Festival Wellness Planner//planner//EN"
 MEDIA_TYPE = "text/calendar; charset=utf-8"
@@ -30,19 +37,25 @@ FEED_REFRESH = "PT1H"
 Method = Literal["REQUEST", "CANCEL"]
 Status = Literal["CONFIRMED", "TENTATIVE", "CANCELLED"]
 
-# Every guest-facing sentence of the description, in one place for translation later.
+
+
+# Every sentence a person reads in a calendar, in English; `translate` gives the reader's language.
 TEXT = {
-    "what_to_bring": "What to bring: {what}",
-    "manage": "Your page (see, change or cancel): {url}",
-    "support": "Support, if you need it:",
-    "phone": "call {phone}",
-    "sms": "text {sms}",
-    "details": "Details and RSVP: {url}",
-    "draft": "Draft: not published yet.",
-    "organize": "Manage: {url}",
-    "guest_feed": "{programme}: your places",
-    "user_feed": "Wellness planner: {who}",
+    "what_to_bring": _("What to bring: {what}"),
+    "manage": _("Your page (see, change or cancel): {url}"),
+    "support": _("Support, if you need it:"),
+    "phone": _("call {phone}"),
+    "sms": _("text {sms}"),
+    "details": _("Details and RSVP: {url}"),
+    "draft": _("Draft: not published yet."),
+    "organize": _("Manage: {url}"),
+    "guest_feed": _("{programme}: your places"),
+    "user_feed": _("Wellness planner: {who}"),
 }
+
+
+def _same(message: str) -> str:
+    return message
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,47 +136,55 @@ def slot_uid(slot_id: object, domain: str) -> str:
     return f"slot-{slot_id}@{domain}"
 
 
-def invite_description(what_to_bring: str, manage_url: str, resources: Iterable[Mapping[str, object]]) -> str:
+Translate = Callable[[str], str]
+
+
+def invite_description(what_to_bring: str, manage_url: str, resources: Iterable[Mapping[str, object]],
+                       translate: Translate = _same) -> str:
     """The invite text: what to bring, the guest's page, then the local support resources.
 
     Each resource has a `name` and optionally `phone`, `sms`, `url` and `hours`.
+    `translate` is the reader's gettext (English when left out).
     """
+    t = translate
     parts: list[str] = []
     if what_to_bring.strip():
-        parts.append(TEXT["what_to_bring"].format(what=what_to_bring.strip()))
+        parts.append(t(TEXT["what_to_bring"]).format(what=what_to_bring.strip()))
     if manage_url:
-        parts.append(TEXT["manage"].format(url=manage_url))
-    lines = [_resource_line(resource) for resource in resources]
+        parts.append(t(TEXT["manage"]).format(url=manage_url))
+    lines = [resource_line(resource, t) for resource in resources]
     if lines:
-        parts.append("\n".join([TEXT["support"], *lines]))
+        parts.append("\n".join([t(TEXT["support"]), *lines]))
     return "\n\n".join(parts)
 
 
-def _resource_line(resource: Mapping[str, object]) -> str:
+def resource_line(resource: Mapping[str, object], translate: Translate = _same) -> str:
+    """One support resource as a line: its name (translated where the catalogue knows it), how to reach it, hours."""
+    t = translate
     ways = []
     if resource.get("phone"):
-        ways.append(TEXT["phone"].format(phone=resource["phone"]))
+        ways.append(t(TEXT["phone"]).format(phone=resource["phone"]))
     if resource.get("sms"):
-        ways.append(TEXT["sms"].format(sms=resource["sms"]))
+        ways.append(t(TEXT["sms"]).format(sms=resource["sms"]))
     if resource.get("url"):
         ways.append(str(resource["url"]))
-    line = f"- {resource['name']}"
+    line = f"- {t(str(resource['name']))}"
     if ways:
         line += ": " + ", ".join(ways)
     if resource.get("hours"):
-        line += f" ({resource['hours']})"
+        line += f" ({t(str(resource['hours']))})"
     return line
 
 
-def _event_lines(uid: str, sequence: int, stamp: str, starts_at: datetime, ends_at: datetime, zone, tzid: str,
-                 title: str, location: str, description: str, url: str, status: str) -> list[str]:
+def _event_lines(uid: str, sequence: int, stamp: str, span: list[str], title: str, location: str,
+                 description: str, url: str, status: str) -> list[str]:
     """The lines an invite's and a feed's VEVENT share, up to STATUS (the caller closes the event)."""
     lines = [
         "BEGIN:VEVENT",
         f"UID:{_text(uid)}",
         f"SEQUENCE:{int(sequence)}",
         f"DTSTAMP:{stamp}",
-        *_span(starts_at, ends_at, zone, tzid),
+        *span,
         f"SUMMARY:{_text(title)}",
     ]
     if location:
@@ -177,11 +198,21 @@ def _event_lines(uid: str, sequence: int, stamp: str, starts_at: datetime, ends_
 
 
 def build_invite(invite: Invite) -> bytes:
-    """The invite as an iCalendar object: one VEVENT per slot, one VTIMEZONE."""
+    """The invite as an iTIP message about one UID, with one VTIMEZONE.
+
+    One event is one VEVENT. Several (the days of a residency) are one recurring
+    event: the first day's VEVENT with an RDATE for every day, plus a
+    RECURRENCE-ID override for each day whose length, title or place differs
+    from the first's. CalDAV servers store one object per UID, and clients apply
+    a later REQUEST or CANCEL to the whole series.
+    """
     if invite.method not in ("REQUEST", "CANCEL"):
         raise ValueError(f"method must be REQUEST or CANCEL, not {invite.method!r}")
     if not invite.events:
         raise ValueError("an invite needs at least one event")
+    events = sorted(invite.events, key=lambda e: e.starts_at)
+    if len({event.uid for event in events}) != 1:
+        raise ValueError("every event of an invite must share one UID (one iTIP message per UID)")
     tz = ZoneInfo(invite.timezone)
     cancel = invite.method == "CANCEL"
     status = "CANCELLED" if cancel else "CONFIRMED"
@@ -194,11 +225,26 @@ def build_invite(invite: Invite) -> bytes:
     )
     # RFC 5546 allows no VALARM in a CANCEL.
     alarm = None if cancel or invite.reminder is None else f"TRIGGER:-{_duration(invite.reminder)}"
+    # A series is written in one form: in the zone, or (if any of its times is ambiguous) all in UTC,
+    # so that RDATE and RECURRENCE-ID values match DTSTART's.
+    in_utc = any(ambiguous(event.starts_at, tz) or ambiguous(event.ends_at, tz) for event in events)
+    first = events[0]
+    length = first.ends_at - first.starts_at
+    overrides = [e for e in events[1:] if (e.ends_at - e.starts_at, e.title, e.location, e.description)
+                 != (length, first.title, first.location, first.description)]
+
     lines = _calendar_head(method=invite.method)
-    lines.extend(_vtimezone(invite.timezone, _years(invite.events, tz, invite.now)))
-    for event in invite.events:
-        lines += _event_lines(event.uid, invite.sequence, stamp, event.starts_at, event.ends_at, tz, invite.timezone,
-                              event.title, event.location, event.description, invite.url, status)
+    lines.extend(_vtimezone(invite.timezone, _years(events, tz, invite.now)))
+    for event in [first, *overrides]:
+        span = _span(event.starts_at, event.ends_at, tz, invite.timezone, in_utc=in_utc)
+        if event is first and len(events) > 1:
+            # The first day too: ical.js (Thunderbird) leaves DTSTART out of a set made of RDATEs alone,
+            # and RFC 5545 counts an instance named twice once.
+            span += _rdates([e.starts_at for e in events], tz, invite.timezone, in_utc=in_utc)
+        elif event is not first:
+            span.insert(0, _when_line("RECURRENCE-ID", event.starts_at, tz, invite.timezone, in_utc=in_utc))
+        lines += _event_lines(event.uid, invite.sequence, stamp, span, event.title, event.location,
+                              event.description, invite.url, status)
         lines += [organizer, attendee]
         if alarm:
             lines += ["BEGIN:VALARM", "ACTION:DISPLAY", alarm, f"DESCRIPTION:{_text(event.title)}", "END:VALARM"]
@@ -210,8 +256,10 @@ def build_invite(invite: Invite) -> bytes:
 def build_feed(name: str, timezone: str, events: Iterable[FeedEvent], now: datetime) -> bytes:
     """A subscribable calendar (METHOD:PUBLISH): a programme's, a guest's or an organizer's.
 
-    `timezone` is the feed's zone (X-WR-TIMEZONE); an event with its own
-    `timezone` is written in that zone, and every zone used gets a VTIMEZONE.
+    `timezone` is the feed's zone; an event with its own `timezone` is written
+    in that zone, and every zone used gets a VTIMEZONE. No X-WR-TIMEZONE: every
+    time already names its zone, and readers that apply it to UTC times move
+    the second pass of a repeated hour by an hour.
     """
     events = list(events)
     stamp = _utc(now)
@@ -222,7 +270,6 @@ def build_feed(name: str, timezone: str, events: Iterable[FeedEvent], now: datet
     lines = _calendar_head(method="PUBLISH")
     lines += [
         f"X-WR-CALNAME:{_text(name)}",
-        f"X-WR-TIMEZONE:{_text(timezone)}",
         f"REFRESH-INTERVAL;VALUE=DURATION:{FEED_REFRESH}",
         f"X-PUBLISHED-TTL:{FEED_REFRESH}",
     ]
@@ -231,8 +278,9 @@ def build_feed(name: str, timezone: str, events: Iterable[FeedEvent], now: datet
         lines.extend(_vtimezone(tzid, _years(in_zone, tz, now)))
     for event in events:
         tzid = event.timezone or timezone
-        lines += _event_lines(event.uid, event.sequence, stamp, event.starts_at, event.ends_at, zones[tzid], tzid,
-                              event.title, event.location, event.description, event.url, event.status)
+        span = _span(event.starts_at, event.ends_at, zones[tzid], tzid)
+        lines += _event_lines(event.uid, event.sequence, stamp, span, event.title, event.location,
+                              event.description, event.url, event.status)
         lines.append("END:VEVENT")
     lines.append("END:VCALENDAR")
     return _serialise(lines)
@@ -254,30 +302,113 @@ def _years(events: Sequence[InviteEvent | FeedEvent], tz: ZoneInfo, now: datetim
 
 @lru_cache(maxsize=64)
 def _vtimezone(tzid: str, years: tuple[int, int]) -> tuple[str, ...]:
-    # icalendar takes milliseconds to build a VTIMEZONE; a zone and year range rarely change.
-    component = icalendar.Timezone.from_tzinfo(
-        ZoneInfo(tzid), tzid=tzid, first_date=date(years[0], 1, 1), last_date=date(years[1] + 1, 1, 1)
-    )
-    # Unfold icalendar's output; `_serialise` folds every line the same way.
-    text = component.to_ical().decode().replace("\r\n ", "")
-    return tuple(line for line in text.split("\r\n") if line)
+    """A VTIMEZONE for the local years given, built from the zone's transitions.
+
+    RFC 5545 3.6.5: each onset's DTSTART is the local time *before* the change,
+    in TZOFFSETFROM (02:00 for New York's spring forward, 02:00 for its fall
+    back; 01:00 for London's both ways). One component per transition with no
+    RRULE, so a zone whose rules changed is still exact; the first is the
+    transition in force when the range begins.
+    """
+    tz = ZoneInfo(tzid)
+    begin = datetime(years[0], 1, 1, tzinfo=UTC) - timedelta(days=1)
+    end = datetime(years[1] + 1, 1, 2, tzinfo=UTC)
+    changes = _transitions(tz, begin - timedelta(days=3 * 366), end)
+    before = [c for c in changes if c[0] <= begin]
+    shown = before[-1:] + [c for c in changes if begin < c[0] < end]
+    lines = ["BEGIN:VTIMEZONE", f"TZID:{tzid}"]
+    if not shown:
+        # No change in years (or ever): one standard time, since the epoch.
+        offset = begin.astimezone(tz).utcoffset() or timedelta(0)
+        name = begin.astimezone(tz).tzname() or ""
+        lines += ["BEGIN:STANDARD", "DTSTART:19700101T000000", f"TZOFFSETFROM:{_offset(offset)}",
+                  f"TZOFFSETTO:{_offset(offset)}", *([f"TZNAME:{_text(name)}"] if name else []), "END:STANDARD"]
+    for at, offset_from, offset_to, name, daylight in shown:
+        kind = "DAYLIGHT" if daylight else "STANDARD"
+        lines += [f"BEGIN:{kind}", f"DTSTART:{_stamp((at + offset_from).replace(tzinfo=None))}",
+                  f"TZOFFSETFROM:{_offset(offset_from)}", f"TZOFFSETTO:{_offset(offset_to)}",
+                  *([f"TZNAME:{_text(name)}"] if name else []), f"END:{kind}"]
+    lines.append("END:VTIMEZONE")
+    return tuple(lines)
 
 
-def _span(starts_at: datetime, ends_at: datetime, tz: ZoneInfo, tzid: str) -> list[str]:
-    """DTSTART and DTEND in the programme's zone, or both in UTC when either needs it."""
+def _state(tz: ZoneInfo, at: datetime) -> tuple:
+    local = at.astimezone(tz)
+    return local.utcoffset(), local.tzname(), bool(local.dst())
+
+
+def _transitions(tz: ZoneInfo, begin: datetime, end: datetime) -> list[tuple]:
+    """(instant in UTC, offset before, offset after, name after, daylight after) for each change in [begin, end).
+
+    zoneinfo keeps its transitions private: scan in 6-hour steps (no zone changes twice in
+    six hours), then bisect each change to the second.
+    """
+    out = []
+    step = timedelta(hours=6)
+    at, state = begin, _state(tz, begin)
+    while at < end:
+        nxt = at + step
+        nxt_state = _state(tz, nxt)
+        if nxt_state != state:
+            lo, hi = at, nxt
+            while hi - lo > timedelta(seconds=1):
+                mid = lo + (hi - lo) / 2
+                mid = mid.replace(microsecond=0)
+                if mid <= lo:
+                    break
+                if _state(tz, mid) == state:
+                    lo = mid
+                else:
+                    hi = mid
+            after = _state(tz, hi)
+            if after[0] != state[0] or after[2] != state[2]:
+                out.append((hi, state[0], after[0], after[1] or "", after[2]))
+            state = nxt_state
+        at = nxt
+    return out
+
+
+def _offset(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    sign = "-" if seconds < 0 else "+"
+    hours, rest = divmod(abs(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{sign}{hours:02d}{minutes:02d}" + (f"{secs:02d}" if secs else "")
+
+
+def ambiguous(value: datetime, tz: ZoneInfo) -> bool:
+    """True when the instant's local time in the zone happens twice (either pass of a repeated hour)."""
+    if value.tzinfo is None:
+        raise ValueError(f"event times must be timezone-aware, got {value!r}")
+    local = value.astimezone(tz)
+    return local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
+
+
+def _when_line(name: str, value: datetime, tz: ZoneInfo, tzid: str, *, in_utc: bool) -> str:
+    if in_utc:
+        return f"{name}:{_utc(value)}"
+    return f"{name};TZID={tzid}:{_stamp(value.astimezone(tz))}"
+
+
+def _span(starts_at: datetime, ends_at: datetime, tz: ZoneInfo, tzid: str, *, in_utc: bool = False) -> list[str]:
+    """DTSTART and DTEND in the programme's zone, or both in UTC when either falls in a repeated hour.
+
+    A local time in a repeated hour names two instants, and readers disagree on
+    which (RFC 5545 says the first pass; ical.js and vobject take the second):
+    only UTC names either pass so that every reader agrees. Both ends go in UTC,
+    as some readers mix zones badly.
+    """
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
         raise ValueError(f"event times must be timezone-aware, got {starts_at!r} and {ends_at!r}")
-    start, end = starts_at.astimezone(tz), ends_at.astimezone(tz)
-    if _repeated(start) or _repeated(end):
-        # The second pass through a repeated hour (clocks going back): RFC 5545 reads a
-        # local time there as the first pass, so only UTC names this instant. Both ends
-        # go in UTC, as readers (recurring_ical_events among them) mix zones badly.
-        return [f"DTSTART:{_utc(starts_at)}", f"DTEND:{_utc(ends_at)}"]
-    return [f"DTSTART;TZID={tzid}:{_stamp(start)}", f"DTEND;TZID={tzid}:{_stamp(end)}"]
+    in_utc = in_utc or ambiguous(starts_at, tz) or ambiguous(ends_at, tz)
+    return [_when_line("DTSTART", starts_at, tz, tzid, in_utc=in_utc),
+            _when_line("DTEND", ends_at, tz, tzid, in_utc=in_utc)]
 
 
-def _repeated(local: datetime) -> bool:
-    return bool(local.fold) and local.replace(fold=0).utcoffset() != local.utcoffset()
+def _rdates(starts: list[datetime], tz: ZoneInfo, tzid: str, *, in_utc: bool) -> list[str]:
+    if in_utc:
+        return ["RDATE:" + ",".join(_utc(value) for value in starts)]
+    return [f"RDATE;TZID={tzid}:" + ",".join(_stamp(value.astimezone(tz)) for value in starts)]
 
 
 def _utc(value: datetime) -> str:

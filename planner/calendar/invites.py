@@ -6,14 +6,16 @@ Either way the invite says what is true when it is built, so a late or repeated
 message can never put an old time back in someone's calendar.
 
 SEQUENCE is `Activity.sequence` (raised by every change an organizer makes to
-the title, time, space or what to bring, and by a cancellation) plus the number
-of outbox messages written about the RSVP (confirmed, moved, cancelled by the
-guest, declined, confirmed again...: every change to an RSVP writes one). Both
-only grow, so every invite a guest receives carries a SEQUENCE at least as high
-as the one before, and a change of their own (a cancel) is strictly higher than
-the REQUEST it replaces. This holds while outbox rows are kept; the one place
-that deletes some (a guest erasing their data drops their unsent mail) ends
-that guest's mail anyway. An `Rsvp.sequence` column would remove the coupling.
+the title, time, space or what to bring, and by a cancellation) plus
+`Rsvp.sequence` (raised by every change to the RSVP itself: confirmed, moved,
+cancelled, declined, confirmed again). Both only grow, so every invite a guest
+receives carries a SEQUENCE at least as high as the one before, and a change of
+their own (a cancel) is strictly higher than the REQUEST it replaces.
+
+One UID per RSVP: a residency is one recurring event (its days as RDATEs), so
+each iTIP message is about one calendar object. The ORGANIZER is the address
+the mail comes from, named after the programme; replies go to the care address
+through the mail's Reply-To.
 """
 from __future__ import annotations
 
@@ -21,13 +23,13 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
-from planner.calendar.ics import Invite, InviteEvent, build_invite, invite_description, rsvp_slot_uid, rsvp_uid
+from planner.calendar.ics import Invite, InviteEvent, build_invite, invite_description, rsvp_uid
+from planner.calendar.when import rsvp_days
 from planner.clock import utcnow
 from planner.errors import PlannerError, not_found
-from planner.mail.tables import OutboxMessage
+from planner.i18n import translations
 from planner.resources.tables import SupportResource
 from planner.rsvps.tables import ERASED_DOMAIN, Rsvp
-from planner.scheduling.tables import Slot
 from planner.settings import get_settings
 from planner.tokens import check_rsvp_token, rsvp_token
 
@@ -36,7 +38,7 @@ CONFIRMED = ("confirmed",)
 ENDED = ("cancelled", "declined")
 
 _COLUMNS = (
-    Rsvp.id, Rsvp.name, Rsvp.email, Rsvp.status, Rsvp.slot, Rsvp.program,
+    Rsvp.id, Rsvp.name, Rsvp.email, Rsvp.status, Rsvp.slot, Rsvp.program, Rsvp.sequence, Rsvp.language,
     Rsvp.slot.starts_at, Rsvp.slot.ends_at,
     Rsvp.activity.id, Rsvp.activity.kind, Rsvp.activity.title, Rsvp.activity.what_to_bring,
     Rsvp.activity.sequence, Rsvp.activity.cancelled_at,
@@ -78,8 +80,8 @@ async def support_resources(program_ids: Any) -> dict[int, list[dict]]:
 async def load_invite(rsvp_id: int, *, cancel: bool = False, now: datetime) -> Invite | None:
     """The invite of an RSVP as it stands, or None when there is none (unknown, or not yet confirmed).
 
-    Four small queries: the RSVP with its slot, activity, space and programme;
-    the residency's other days; the support resources; the RSVP's message count.
+    Three small queries: the RSVP with its slot, activity, space and programme;
+    the residency's days; the support resources.
     """
     r = await Rsvp.select(*_COLUMNS).where(Rsvp.id == rsvp_id).first()
     if r is None:
@@ -87,29 +89,22 @@ async def load_invite(rsvp_id: int, *, cancel: bool = False, now: datetime) -> I
     ended = cancel or r["status"] in ENDED or r["activity.cancelled_at"] is not None
     if not ended and r["status"] not in CONFIRMED:
         return None
-    domain = uid_domain()
-    if r["activity.kind"] == "residency":
-        # A residency is applied for as a whole: the guest comes on every day.
-        slots = await Slot.select(Slot.id, Slot.starts_at, Slot.ends_at).where(
-            Slot.activity == r["activity.id"]
-        ).order_by(Slot.starts_at)
-        times = [(rsvp_slot_uid(r["id"], s["id"], domain), s["starts_at"], s["ends_at"]) for s in slots]
-    else:
-        times = [(rsvp_uid(r["id"], domain), r["slot.starts_at"], r["slot.ends_at"])]
+    uid = rsvp_uid(r["id"], uid_domain())
+    days = await rsvp_days(r)
     resources = (await support_resources([r["program"]]))[r["program"]]
-    messages = await OutboxMessage.count().where(OutboxMessage.rsvp == r["id"])
     url = manage_url(r["id"])
     where = location(r["activity.space.name"], r["activity.space.address"], r["program.venue_address"])
-    description = invite_description(r["activity.what_to_bring"], url, resources)
+    translate = translations(r["language"] or "en").gettext
+    description = invite_description(r["activity.what_to_bring"], url, resources, translate)
     events = [
-        InviteEvent(uid=uid, starts_at=starts_at, ends_at=ends_at, title=r["activity.title"],
+        InviteEvent(uid=uid, starts_at=day["starts_at"], ends_at=day["ends_at"], title=r["activity.title"],
                     location=where, description=description)
-        for uid, starts_at, ends_at in times
+        for day in days
     ]
     return Invite(
         method="CANCEL" if ended else "REQUEST",
-        sequence=r["activity.sequence"] + messages,
-        organizer_email=r["program.care_email"] or get_settings().mail_from,
+        sequence=r["activity.sequence"] + r["sequence"],
+        organizer_email=get_settings().mail_from,
         organizer_name=r["program.name"],
         attendee_email=r["email"],
         attendee_name=r["name"],

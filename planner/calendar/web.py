@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Any
+from typing import Annotated, Any
 
-from litestar import Request, Response, get
-from litestar.params import Dependency
+from litestar import HttpMethod, Request, Response, get, route
+from litestar.params import Dependency, Parameter
 from litestar.response import Template
 
 from planner.calendar import feeds, invites
@@ -62,26 +62,42 @@ async def _feed(request: Request, check: feeds.FeedCheck) -> Response[bytes]:
 
 
 # Calendar files carry no forms, so they set no CSRF cookie (and a shared cache may keep the public feed).
-@get("/r/{rsvp_id:int}/invite.ics", include_in_schema=False, exclude_from_csrf=True)
-async def rsvp_invite(rsvp_id: int, token: str | None = None) -> Response[bytes]:
-    """The guest's invite as it stands: REQUEST while confirmed, CANCEL once cancelled or declined."""
+# GET and HEAD both: calendar apps and link checkers ask HEAD first.
+FILE = dict(http_method=[HttpMethod.GET, HttpMethod.HEAD], exclude_from_csrf=True, tags=["calendar"],
+            media_type=MEDIA_TYPE)
+TOKEN = Parameter(description="The personal token from the guest's link.", required=False)
+
+
+@route("/r/{rsvp_id:int}/invite.ics", **FILE, summary="A guest's calendar invite",
+       description="The RSVP's iCalendar invite as it stands: METHOD:REQUEST while confirmed, METHOD:CANCEL once "
+                   "cancelled or declined (one UID per RSVP; a residency is one recurring event). No login: the "
+                   "token is the key. 404 for an unknown RSVP or token, or before the place is confirmed.")
+async def rsvp_invite(rsvp_id: int, token: Annotated[str | None, TOKEN] = None) -> Response[bytes]:
     body, method = await invites.guest_invite(rsvp_id, token, now=utcnow())
     return Response(body, headers={**INVITE_HEADERS, "content-type": f"{MEDIA_TYPE}; method={method}",
                                    "content-disposition": 'inline; filename="invite.ics"'})
 
 
-@get("/programs/{program_id:int}/calendar.ics", include_in_schema=False, exclude_from_csrf=True)
+@route("/programs/{program_id:int}/calendar.ics", **FILE, summary="A programme's public calendar feed",
+       description="Published activities, one event per slot (METHOD:PUBLISH). Answers 304 to a matching "
+                   "If-None-Match or If-Modified-Since.")
 async def program_calendar(request: Request, program_id: int) -> Response[bytes]:
     return await _feed(request, await feeds.program_check(program_id))
 
 
-@get("/feeds/guest/{program_id:int}/{name:str}", include_in_schema=False, exclude_from_csrf=True)
-async def guest_calendar(request: Request, program_id: int, name: str, token: str | None = None) -> Response[bytes]:
+@route("/feeds/guest/{program_id:int}/{name:str}", **FILE, summary="A guest's private calendar feed",
+       description="`name` is `<rsvp_id>.ics`; the guest's confirmed places in the programme. 404 for a wrong token.")
+async def guest_calendar(request: Request, program_id: int, name: str,
+                         token: Annotated[str | None, Parameter(description="The feed's token.", required=False)] = None,
+                         ) -> Response[bytes]:
     return await _feed(request, await feeds.guest_check(program_id, _ics_id(name), token))
 
 
-@get("/feeds/user/{name:str}", include_in_schema=False, exclude_from_csrf=True)
-async def user_calendar(request: Request, name: str, token: str | None = None) -> Response[bytes]:
+@route("/feeds/user/{name:str}", **FILE, summary="An organizer's or staff member's private calendar feed",
+       description="`name` is `<user_id>.ics`; everything in their programmes. 404 for a wrong token.")
+async def user_calendar(request: Request, name: str,
+                        token: Annotated[str | None, Parameter(description="The feed's token.", required=False)] = None,
+                        ) -> Response[bytes]:
     return await _feed(request, await feeds.user_check(_ics_id(name), token))
 
 

@@ -22,6 +22,8 @@ from planner.db import engine, is_postgres, raw, write_transaction
 from planner.fields import SafeCsvWriter, csv_rows, whole
 from planner.fields import formula_safe as _csv_safe
 from planner.errors import PlannerError, not_found
+from planner.i18n import _l, _nl
+from planner.terms import Term
 from planner.inventory.tables import Item, KitComponent, Location, StockLevel, StockMovement
 from planner.mail.rules import enqueue
 from planner.scheduling.tables import Membership, Program, Slot, Space
@@ -41,13 +43,13 @@ def _text(data: dict, key: str, label: str, *, required: bool = False, max_len: 
     value = data.get(key)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise PlannerError(f"{label} is required.", extra={"field": key})
+            raise PlannerError(_l("{label} is required.", label=_l(label)), extra={"field": key})
         return default
     if not isinstance(value, str):
-        raise PlannerError(f"{label} must be text.", extra={"field": key})
+        raise PlannerError(_l("{label} must be text.", label=_l(label)), extra={"field": key})
     value = value.strip()
     if len(value) > max_len:
-        raise PlannerError(f"{label} can be at most {max_len} characters.", extra={"field": key})
+        raise PlannerError(_l("{label} can be at most {max_len} characters.", label=_l(label), max_len=max_len), extra={"field": key})
     return value
 
 
@@ -57,11 +59,11 @@ def _whole(value: Any, label: str, field: str, *, minimum: int = -MAX_QUANTITY, 
 
 def _id(value: Any, field: str) -> int:
     if isinstance(value, bool):
-        raise PlannerError(f"{field} is not a valid id.", extra={"field": field})
+        raise PlannerError(_l("{field} is not a valid id.", field=field), extra={"field": field})
     try:
         return int(value)
     except (TypeError, ValueError) as exc:
-        raise PlannerError(f"{field} is not a valid id.", extra={"field": field}) from exc
+        raise PlannerError(_l("{field} is not a valid id.", field=field), extra={"field": field}) from exc
 
 
 @contextlib.asynccontextmanager
@@ -209,8 +211,8 @@ async def _on_hand(item_id: int, location_id: int) -> int:
 def _too_little(item: dict, location: dict, have: int, needed: int) -> PlannerError:
     unit = item["unit"] or "piece"
     return PlannerError(
-        f"Not enough {item['name']} at {location['name']}: {have} {unit}(s) on hand, {needed} needed. "
-        "Nothing was changed.",
+        _l("Not enough {item} at {location}: {have} {unit}(s) on hand, {needed} needed. Nothing was changed.",
+           item=item["name"], location=Term(location["name"]), have=have, unit=Term(unit), needed=needed),
         "insufficient_stock",
         extra={"item_id": item["id"], "location_id": location["id"], "on_hand": have, "needed": needed},
     )
@@ -328,7 +330,7 @@ async def _check_sku_free(program_id: int, sku: str, exclude: int | None = None)
         q = q.where(Item.id != exclude)
     other = await q.first()
     if other:
-        raise PlannerError(f"SKU {sku} is already used by {other['name']}.", "conflict", extra={"field": "sku", "item_id": other["id"]})
+        raise PlannerError(_l("SKU {sku} is already used by {name}.", sku=sku, name=other["name"]), "conflict", extra={"field": "sku", "item_id": other["id"]})
 
 
 async def add_item(program_id: int, data: dict, *, user: dict | None, now: datetime) -> dict:
@@ -427,7 +429,7 @@ async def add_location(program_id: int, data: dict, *, user: dict | None) -> dic
     async with write_transaction():
         await _lock(Program, [program_id])
         if await Location.exists().where((Location.program == program_id) & (Location.name == name)):
-            raise PlannerError(f"There is already a location called {name}.", "conflict", extra={"field": "name"})
+            raise PlannerError(_l("There is already a location called {name}.", name=name), "conflict", extra={"field": "name"})
         loc = Location(program=program_id, name=name)
         await loc.save()
     return location_out(loc.to_dict())
@@ -461,7 +463,7 @@ async def move_stock(program_id: int, data: dict, *, user: dict | None, now: dat
     await require_role(user, program_id, "organizer")
     kind = data.get("kind")
     if kind not in API_KINDS:
-        raise PlannerError(f"kind must be one of {', '.join(API_KINDS)}.", extra={"field": "kind"})
+        raise PlannerError(_l("kind must be one of {kinds}.", kinds=", ".join(API_KINDS)), extra={"field": "kind"})
     quantity = _whole(data.get("quantity"), "Quantity", "quantity")
     reason = _text(data, "reason", "Reason", max_len=500)
     given_ref = _text(data, "ref", "Reference", max_len=100)
@@ -474,7 +476,7 @@ async def move_stock(program_id: int, data: dict, *, user: dict | None, now: dat
             raise PlannerError("An adjustment needs a reason, such as “counted at close” or “damaged in the rain”.", extra={"field": "reason"})
     elif quantity <= 0:
         raise PlannerError(
-            f"The quantity to {kind.replace('_', ' ')} must be more than zero; use an adjustment (with a reason) to correct stock.",
+            _l("The quantity must be more than zero ({kind}); use an adjustment (with a reason) to correct stock.", kind=Term(kind)),
             extra={"field": "quantity"},
         )
     items = {item["id"]: item}
@@ -489,10 +491,10 @@ async def move_stock(program_id: int, data: dict, *, user: dict | None, now: dat
         lines = [(item["id"], source["id"], -quantity), (item["id"], target["id"], quantity)]
     elif kind == "assemble":
         if not item["is_kit"]:
-            raise PlannerError(f"{item['name']} is not a kit; only kits are assembled.", extra={"field": "item_id"})
+            raise PlannerError(_l("{name} is not a kit; only kits are assembled.", name=item["name"]), extra={"field": "item_id"})
         comps = (await _components([item["id"]]))[item["id"]]
         if not comps:
-            raise PlannerError(f"The kit {item['name']} has no items to assemble it from.", extra={"field": "item_id"})
+            raise PlannerError(_l("The kit {name} has no items to assemble it from.", name=item["name"]), extra={"field": "item_id"})
         for c in await Item.select().where(Item.id.is_in([c["item_id"] for c in comps])):
             items[c["id"]] = c
         lines = [(c["item_id"], source["id"], -quantity * c["quantity"]) for c in comps] + [(item["id"], source["id"], quantity)]
@@ -537,22 +539,22 @@ def parse_delivery_csv(text: str) -> tuple[list[dict], list[dict]]:
             if "quantity" not in header or not {"sku", "item_id", "name"} & set(header):
                 raise PlannerError(
                     "The first row must name the columns: quantity, and sku, item_id or name (for example “sku,quantity”).",
-                    extra={"problems": [{"line": lineno, "error": "Missing header row."}]},
+                    extra={"problems": [{"line": lineno, "error": _l("Missing header row.")}]},
                 )
             continue
         cells = {h: (row[i].strip() if i < len(row) else "") for i, h in enumerate(header)}
         try:
             q = _whole(cells.get("quantity"), "Quantity", "quantity", minimum=1)
         except PlannerError as exc:
-            problems.append({"line": lineno, "row": ",".join(row), "error": exc.message})
+            problems.append({"line": lineno, "row": ",".join(row), "error": exc.text})
             continue
         key = next(((k, cells[k]) for k in ("item_id", "sku", "name") if cells.get(k)), None)
         if key is None:
-            problems.append({"line": lineno, "row": ",".join(row), "error": "The row names no item."})
+            problems.append({"line": lineno, "row": ",".join(row), "error": _l("The row names no item.")})
             continue
         rows.append({"line": lineno, key[0]: key[1], "quantity": q, "row": ",".join(row)})
         if len(rows) > MAX_CSV_ROWS:
-            raise PlannerError(f"A delivery can have at most {MAX_CSV_ROWS} rows; split it.")
+            raise PlannerError(_l("A delivery can have at most {n} rows; split it.", n=MAX_CSV_ROWS))
     if header is None:
         raise PlannerError("The delivery file is empty.", extra={"problems": []})
     return rows, problems
@@ -584,19 +586,20 @@ async def import_delivery(program_id: int, text: str, *, location_id: Any = None
         else:
             same = by_name.get(r["name"].lower(), [])
             if len(same) > 1:
-                problems.append({"line": r["line"], "row": r["row"], "error": f"More than one item is called {r['name']}; use the SKU."})
+                problems.append({"line": r["line"], "row": r["row"], "error": _l("More than one item is called {name}; use the SKU.", name=r["name"])})
                 continue
             found = same[0] if same else None
         if found is None:
             what = r.get("sku") or r.get("item_id") or r.get("name")
-            problems.append({"line": r["line"], "row": r["row"], "error": f"No item {what} in this programme."})
+            problems.append({"line": r["line"], "row": r["row"], "error": _l("No item {what} in this programme.", what=what)})
             continue
         items[found["id"]] = found
         totals[found["id"]] = totals.get(found["id"], 0) + r["quantity"]
     if problems:
         problems.sort(key=lambda p: p["line"])
         raise PlannerError(
-            f"{len(problems)} row(s) of the delivery have problems; nothing was received.",
+            _nl("{n} row of the delivery has problems; nothing was received.",
+                "{n} rows of the delivery have problems; nothing was received.", len(problems)),
             extra={"problems": problems},
         )
     if not totals:

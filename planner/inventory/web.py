@@ -15,6 +15,7 @@ from litestar.response import Redirect, Template
 from planner.accounts.rules import require_role, role_in
 from planner.clock import utcnow
 from planner.errors import PlannerError
+from planner.i18n import format_date
 from planner.inventory import rules
 from planner.web_common import as_dict
 
@@ -281,7 +282,7 @@ async def forecast_page(request: Request, program_id: int, user: User = NoCheck,
         chosen = None
     for d in data["days"]:
         when = date.fromisoformat(d["date"])
-        d["label"], d["short"] = when.strftime("%a %d %b %Y"), when.strftime("%a %d")
+        d["label"], d["short"] = format_date(when, fmt="EEE d MMM y"), format_date(when, fmt="EEE d")
     days = [d for d in data["days"] if chosen is None or d["date"] == chosen]
     return _page("inventory/forecast.html", user, program=program, forecast=data, days=days, chosen=chosen,
                  all_days=data["days"])

@@ -1,22 +1,43 @@
-"""Turn an outbox row into a message: subject, plain text, HTML and, for guests, a calendar invite."""
+"""Turn an outbox row into a message: subject, plain text, HTML and, for guests, a calendar invite.
+
+Rendering happens when the message leaves, from the database as it is then (see
+`compose`): a message whose news is no longer true is dropped, and later waiting
+messages that it already tells are merged into it. Each kind has a renderer in
+`RENDERERS`; another area adds a kind with `@renderer("kind")`, or writes its
+subject and body into the row when it queues it.
+
+Every message has Date, Message-ID (the same on a retry), From (the programme's
+name at the sending address, which is also the invites' ORGANIZER), Reply-To
+(the programme's care address), Auto-Submitted and Content-Language. Headers
+that are not ASCII are written here as RFC 2047 encoded-words of whole
+characters: Python's own folding drops spaces between encoded-words and can
+write empty ones.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import base64
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.generator import BytesGenerator
+from email.headerregistry import Address
 from email.message import EmailMessage
+from email.policy import EmailPolicy
+from email.utils import format_datetime
 from html import escape
+from io import BytesIO
+from urllib.parse import urlparse
 
+from planner.calendar import invites
+from planner.calendar.ics import resource_line
+from planner.calendar.when import format_days, format_moment, format_span, rsvp_days
+from planner.fields import loads
 from planner.i18n import _, translations
-from planner.settings import Settings
-
-
-@dataclass
-class Rendered:
-    subject: str
-    text: str
-    html: str
-    ics: bytes | None = None
-    method: str = ""
-
+from planner.mail.rules import merged_by, message_id, still_true
+from planner.mail.tables import OutboxMessage
+from planner.rsvps.tables import Invitation, Rsvp
+from planner.scheduling.tables import Activity, Program
+from planner.settings import Settings, get_settings
 
 SUBJECTS = {
     "confirmed": _("You're confirmed: {title}"),
@@ -50,98 +71,253 @@ LEADS = {
     "feedback": _("Thank you for coming. How do you feel now, and would you come again? One tap on your page tells us. It is optional and anonymous: nobody can see which answer is yours."),
 }
 
+# Messages that carry the guest's invite (REQUEST) while they are confirmed; and those that
+# take it back (CANCEL), when an invite went out before.
+REQUESTS = ("confirmed", "promoted", "activity_changed")
+CANCELS = ("cancelled", "activity_cancelled", "declined")
+PRODUCT = _("Wellness planner")
 
-def to_email(settings: Settings, to: str, r: Rendered) -> EmailMessage:
-    msg = EmailMessage()
-    msg["From"] = settings.mail_from
-    msg["To"] = to
-    msg["Subject"] = r.subject
+
+@dataclass
+class Rendered:
+    subject: str
+    text: str
+    html: str
+    ics: bytes | None = None
+    method: str = ""
+    language: str = "en"
+    program: dict | None = None  # name and care_email: the sender's name and Reply-To
+
+
+@dataclass
+class Letter:
+    """What the worker does with a row: send `data` (the whole message), or mark it done with `skip`."""
+
+    row_id: int
+    to: str
+    data: bytes = b""
+    message_id: str = ""
+    method: str = ""
+    subject: str = ""
+    text: str = ""
+    skip: str = ""
+    merged: list[int] = field(default_factory=list)
+
+
+Renderer = Callable[[dict, dict], Awaitable[Rendered]]
+RENDERERS: dict[str, Renderer] = {}
+
+
+def renderer(*kinds: str) -> Callable[[Renderer], Renderer]:
+    """Register the renderer of some message kinds: `async def f(row, context) -> Rendered`."""
+    def register(fn: Renderer) -> Renderer:
+        for kind in kinds:
+            RENDERERS[kind] = fn
+        return fn
+    return register
+
+
+# ---------------------------------------------------------------- composing
+
+async def compose(row: dict, settings: Settings) -> Letter:
+    """The message for an outbox row as things stand now, or why it is not sent."""
+    letter = Letter(row_id=row["id"], to=row["to_addr"])
+    if row["to_addr"].endswith(".invalid"):
+        # Walk-ins and erased guests have placeholder addresses: nothing to send.
+        letter.skip = "skipped: no address"
+        return letter
+    if row["rsvp"] is not None and not row["body_text"]:
+        state = await Rsvp.select(Rsvp.status, Rsvp.activity.cancelled_at).where(Rsvp.id == row["rsvp"]).first()
+        status = state["status"] if state else None
+        cancelled = bool(state and state["activity.cancelled_at"] is not None)
+        if not still_true(row["kind"], status=status, activity_cancelled=cancelled):
+            letter.skip = f"superseded: the RSVP is now {status or 'gone'}"
+            return letter
+        later = await OutboxMessage.select(OutboxMessage.id, OutboxMessage.kind).where(
+            (OutboxMessage.rsvp == row["rsvp"]) & OutboxMessage.sent_at.is_null() & (OutboxMessage.id > row["id"])
+        ).order_by(OutboxMessage.id)
+        letter.merged = merged_by(row["kind"], later)
+    rendered = await render(row)
+    message = to_email(settings, row, rendered)
+    letter.data = flatten(message)
+    letter.message_id = message["Message-ID"]
+    letter.method = rendered.method
+    letter.subject = rendered.subject
+    letter.text = rendered.text
+    return letter
+
+
+async def render(row: dict) -> Rendered:
+    """The row's subject, text, HTML and invite, in its reader's language."""
+    if row["body_text"]:
+        return Rendered(row["subject"], row["body_text"], row["body_html"] or f"<pre>{escape(row['body_text'])}</pre>")
+    context = loads(row["context"]) or {}
+    fn = RENDERERS.get(row["kind"])
+    if fn is None:
+        raise ValueError(f"no renderer for mail kind {row['kind']!r}")
+    return await fn(row, context)
+
+
+def one_line(text: str) -> str:
+    """Titles go into subjects and headings: any line breaks or runs of space become one space."""
+    return " ".join(str(text).split())
+
+
+@renderer("confirmed", "waitlisted", "applied", "promoted", "offered", "cancelled", "declined",
+          "offer_expired", "activity_changed", "activity_cancelled", "link_resent", "feedback")
+async def render_guest(row: dict, context: dict) -> Rendered:
+    r = await Rsvp.select(
+        Rsvp.id, Rsvp.name, Rsvp.status, Rsvp.slot, Rsvp.queue_seq, Rsvp.language, Rsvp.offer_expires_at,
+        Rsvp.activity.id, Rsvp.activity.kind, Rsvp.activity.title, Rsvp.activity.cancel_reason,
+        Rsvp.activity.space.name, Rsvp.activity.space.address,
+        Rsvp.program.id, Rsvp.program.name, Rsvp.program.timezone, Rsvp.program.care_email,
+        Rsvp.program.venue_address,
+    ).where(Rsvp.id == row["rsvp"]).first()
+    if r is None:
+        raise ValueError(f"the RSVP of outbox message {row['id']} is gone")
+    kind = row["kind"]
+    language = r["language"] or "en"
+    t = translations(language).gettext
+    zone = r["program.timezone"]
+    title = one_line(r["activity.title"])
+    position = ""
+    if r["status"] == "waitlisted" and r["queue_seq"] is not None:
+        position = await Rsvp.count().where(
+            (Rsvp.slot == r["slot"]) & (Rsvp.status == "waitlisted") & (Rsvp.queue_seq <= r["queue_seq"])
+        )
+    position = position or context.get("position") or ""
+    expires = format_moment(r["offer_expires_at"], zone, language) if r["offer_expires_at"] else ""
+    reason = context.get("reason") or r["activity.cancel_reason"] or ""
+    page = invites.manage_url(r["id"])
+    where = invites.location(r["activity.space.name"], r["activity.space.address"], r["program.venue_address"])
+    days = format_days(await rsvp_days(r), zone, language)
+
+    lines = [t(_("Hello {name},")).format(name=r["name"]), "",
+             " ".join(t(LEADS[kind]).format(position=position, expires=expires, reason=reason).split()), "", title]
+    lines += days
+    if where:
+        lines.append(where)
+    lines += ["", t(_("Your page (keep this link private): {url}")).format(url=page)]
+    resources = (await invites.support_resources([r["program.id"]]))[r["program.id"]]
+    if resources:
+        lines += ["", t(_("If you need support now:"))]
+        lines += [resource_line(x, t) for x in resources[:4]]
+    lines += ["", r["program.name"]]
+
+    ics, method = None, ""
+    if kind in REQUESTS and r["status"] == "confirmed":
+        ics, method = await invites.invite_with_method(r["id"])
+    elif kind in CANCELS and await _request_was_mailed(r["id"]):
+        ics, method = await invites.invite_with_method(r["id"], cancel=True)
+    program = {"name": r["program.name"], "care_email": r["program.care_email"]}
+    return Rendered(t(SUBJECTS[kind]).format(title=title), "\n".join(lines), _html(lines, page, language),
+                    ics, method, language, program)
+
+
+async def _request_was_mailed(rsvp_id: int) -> bool:
+    """Whether the guest was ever mailed an invite for this RSVP (a CANCEL only takes back what they have)."""
+    return await OutboxMessage.exists().where(
+        (OutboxMessage.rsvp == rsvp_id) & OutboxMessage.sent_at.is_not_null() & (OutboxMessage.ics_method == "REQUEST")
+    )
+
+
+@renderer("invitation")
+async def render_invitation(row: dict, context: dict) -> Rendered:
+    inv = await Invitation.select().where(Invitation.id == context["invitation_id"]).first()
+    a = await Activity.select().where(Activity.id == inv["activity"]).first()
+    p = await Program.select().where(Program.id == a["program"]).first()
+    # No RSVP yet, so no language of the guest's own: the programme's first.
+    language = (loads(p["languages"]) or ["en"])[0]
+    t = translations(language).gettext
+    url = f"{get_settings().base_url}/a/{inv['activity']}?invite={inv['code']}"
+    title = one_line(a["title"])
+    lines = [
+        t(_("Hello {name},")).format(name=inv["name"]), "", t(LEADS["invitation"]), "",
+        title, format_span(a["starts_at"], a["ends_at"], p["timezone"], language), "",
+        t(_("Reply here: {url}")).format(url=url), "", p["name"],
+    ]
+    return Rendered(t(SUBJECTS["invitation"]).format(title=title), "\n".join(lines), _html(lines, url, language),
+                    language=language, program={"name": p["name"], "care_email": p["care_email"]})
+
+
+def _html(lines: list[str], link: str, language: str) -> str:
+    body = "".join(
+        f'<p><a href="{escape(link)}">{escape(line)}</a></p>' if link in line else f"<p>{escape(line)}</p>"
+        for line in lines if line
+    )
+    return (f'<!doctype html><html lang="{escape(language)}"><head><meta charset="utf-8"></head>'
+            f'<body style="font-family: sans-serif; color: #1d2430; line-height: 1.5">{body}</body></html>')
+
+
+# ---------------------------------------------------------------- the message itself
+
+def to_email(settings: Settings, row: dict, r: Rendered) -> EmailMessage:
+    domain = urlparse(settings.base_url).hostname or "planner.localhost"
+    t = translations(r.language).gettext
+    name = one_line(r.program["name"]) if r.program else t(PRODUCT)
+    reply_to = (r.program or {}).get("care_email") or settings.mail_from
+    created = row["created_at"] if isinstance(row["created_at"], datetime) else datetime.fromisoformat(str(row["created_at"]))
+    msg = EmailMessage(policy=MAIL_POLICY)
+    msg["Date"] = format_datetime(created)
+    msg["Message-ID"] = message_id(row, secret=settings.secret_key, domain=domain)
+    msg["From"] = Address(display_name=name, addr_spec=settings.mail_from)
+    msg["Reply-To"] = Address(addr_spec=reply_to)
+    msg["To"] = row["to_addr"]
+    msg["Subject"] = one_line(r.subject)
+    msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(r.text)
     msg.add_alternative(r.html, subtype="html")
     if r.ics:
         # As an alternative part (mail clients offer "add to calendar") and as a file.
         msg.add_alternative(r.ics, maintype="text", subtype="calendar", params={"method": r.method, "charset": "utf-8"})
         msg.add_attachment(r.ics, maintype="application", subtype="ics", filename="invite.ics")
+    msg["Content-Language"] = r.language  # after the body: setting content clears Content-* headers
     return msg
 
 
-async def render(row: dict) -> Rendered:
-    if row["body_text"]:
-        return Rendered(row["subject"], row["body_text"], row["body_html"] or f"<pre>{escape(row['body_text'])}</pre>")
-    kind = row["kind"]
-    from planner.fields import loads
-
-    ctx = loads(row["context"]) or {}
-    if kind == "invitation":
-        return await _render_invitation(ctx)
-    from planner.rsvps.rules import program_of_rsvp, rsvp_out, urls, waitlist_position
-    from planner.rsvps.tables import Rsvp
-    from planner.scheduling.tables import Activity
-
-    r = await Rsvp.select().where(Rsvp.id == row["rsvp"]).first()
-    a = await Activity.select().where(Activity.id == r["activity"]).first()
-    p = await program_of_rsvp(r["id"])
-    t = translations(r["language"] or "en").gettext
-    u = urls(r["id"])
-    position = ctx.get("position") or await waitlist_position(r) or ""
-    expires = r["offer_expires_at"].astimezone(__import__("zoneinfo").ZoneInfo(p["timezone"])).strftime("%a %d %b %H:%M") if r["offer_expires_at"] else ""
-    reason = ctx.get("reason") or ""
-    subject = t(SUBJECTS[kind]).format(title=a["title"])
-    lead = t(LEADS[kind]).format(position=position, expires=expires, reason=reason)
-    lines = [t(_("Hello {name},")).format(name=r["name"]), "", lead, "", f"{a['title']}", _when(a, p)]
-    lines += ["", t(_("Your page (keep this link private): {url}")).format(url=u["manage_url"])]
-    from planner.resources.tables import SupportResource
-
-    res = await SupportResource.select().where((SupportResource.program == p["id"]) & (SupportResource.enabled == True)).order_by(SupportResource.position)  # noqa: E712
-    if res:
-        lines += ["", t(_("If you need support now:"))]
-        lines += [f"- {x['name']}: {x['phone'] or x['sms'] or x['url'] or ''}" for x in res[:4]]
-    lines += ["", p["name"]]
-    text = "\n".join(lines)
-    html = _html(lines, u["manage_url"])
-    ics, method = None, ""
-    try:
-        from planner.calendar import invites
-    except ImportError:
-        invites = None
-    if invites is not None:
-        if kind in ("confirmed", "promoted", "activity_changed") and r["status"] == "confirmed":
-            ics, method = await invites.invite_with_method(r["id"])
-        elif kind in ("cancelled", "activity_cancelled") and ctx.get("was", "confirmed") in ("confirmed", "offered"):
-            ics, method = await invites.invite_with_method(r["id"], cancel=True)
-    return Rendered(subject, text, html, ics, method)
+def flatten(msg: EmailMessage) -> bytes:
+    out = BytesIO()
+    BytesGenerator(out, policy=MAIL_POLICY.clone(linesep="\r\n")).flatten(msg)
+    return out.getvalue()
 
 
-def _when(a: dict, p: dict) -> str:
-    from zoneinfo import ZoneInfo
+def encoded_words(text: str) -> list[str]:
+    """RFC 2047 "B" encoded-words of whole characters (at most 39 octets each), none empty.
 
-    tz = ZoneInfo(p["timezone"])
-    s, e = a["starts_at"].astimezone(tz), a["ends_at"].astimezone(tz)
-    if s.date() == e.date():
-        return f"{s:%A %d %B %Y, %H:%M}–{e:%H:%M} ({p['timezone']})"
-    return f"{s:%a %d %b %H:%M} – {e:%a %d %b %Y %H:%M} ({p['timezone']})"
+    Everything, spaces included, is inside the words, and a reader joins adjacent
+    words without the folding between them: the text comes back exactly.
+    """
+    words, chunk = [], ""
+    for char in text:
+        if chunk and len((chunk + char).encode()) > 39:
+            words.append(chunk)
+            chunk = ""
+        chunk += char
+    if chunk:
+        words.append(chunk)
+    return ["=?utf-8?b?" + base64.b64encode(word.encode()).decode() + "?=" for word in words]
 
 
-def _html(lines: list[str], link: str) -> str:
-    body = "".join(
-        f'<p><a href="{escape(link)}">{escape(line)}</a></p>' if link in line else f"<p>{escape(line)}</p>"
-        for line in lines if line
-    )
-    return f'<!doctype html><html><body style="font-family: sans-serif; color: #1d2430; line-height: 1.5">{body}</body></html>'
+class _MailPolicy(EmailPolicy):
+    """The default policy, except that non-ASCII Subject and display names are encoded as `encoded_words`."""
+
+    def _ours(self, name: str, value) -> str | None:
+        key = name.lower()
+        if key == "subject" and not str(value).isascii():
+            words = encoded_words(str(value))
+        elif key in ("from", "reply-to") and not str(value).isascii() and len(getattr(value, "addresses", ())) == 1:
+            address = value.addresses[0]
+            words = [*encoded_words(address.display_name), f"<{address.addr_spec}>"]
+        else:
+            return None
+        return f"{name}: " + (self.linesep + " ").join(words) + self.linesep
+
+    def fold(self, name, value):
+        return self._ours(name, value) or super().fold(name, value)
+
+    def fold_binary(self, name, value):
+        ours = self._ours(name, value)
+        return ours.encode("ascii") if ours else super().fold_binary(name, value)
 
 
-async def _render_invitation(ctx: dict) -> Rendered:
-    from planner.rsvps.rules import _invitation_out
-    from planner.rsvps.tables import Invitation
-    from planner.scheduling.tables import Activity, Program
-
-    inv = await Invitation.select().where(Invitation.id == ctx["invitation_id"]).first()
-    a = await Activity.select().where(Activity.id == inv["activity"]).first()
-    p = await Program.select().where(Program.id == a["program"]).first()
-    t = translations("en").gettext
-    url = _invitation_out(inv, created=False)["url"]
-    lines = [
-        t(_("Hello {name},")).format(name=inv["name"]), "", t(LEADS["invitation"]), "",
-        a["title"], _when(a, p), "", t(_("Reply here: {url}")).format(url=url), "", p["name"],
-    ]
-    return Rendered(t(SUBJECTS["invitation"]).format(title=a["title"]), "\n".join(lines), _html(lines, url))
+MAIL_POLICY = _MailPolicy()

@@ -1,14 +1,22 @@
 """The outbox: messages are written in the transaction that causes them and sent later.
 
 A guest message stores only its kind, the RSVP and a small context; the worker renders
-the text, HTML and any calendar invite when it sends, so the hot path writes one row.
+the text, HTML and any calendar invite when it sends, so the hot path writes one row
+and a message always tells what is true when it leaves.
+
+Each message about an RSVP raises `Rsvp.sequence`: every message is a change the guest
+hears of, and the invite's SEQUENCE (activity's plus RSVP's) must rise with each.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from planner.mail.tables import OutboxMessage
+from planner.rsvps.tables import Rsvp
 
 KINDS = (
     "confirmed", "waitlisted", "applied", "promoted", "offered", "cancelled", "declined",
@@ -16,6 +24,62 @@ KINDS = (
     "feedback",
 )
 
+# ---------------------------------------------------------------- the story a guest reads
+# A message about an RSVP is news only while what it says is still so: when it is about
+# to leave, a message whose news the RSVP's state has moved past is dropped. `state` is
+# the RSVP's status and whether its activity was cancelled.
+HOLDS_SEAT = ("confirmed", "offered")
+
+
+def _open(status: str, cancelled: bool, *wanted: str) -> bool:
+    return status in wanted and not cancelled
+
+
+STILL_TRUE = {
+    "confirmed": lambda status, cancelled: _open(status, cancelled, "confirmed"),
+    "promoted": lambda status, cancelled: _open(status, cancelled, "confirmed"),
+    "waitlisted": lambda status, cancelled: _open(status, cancelled, "waitlisted"),
+    "applied": lambda status, cancelled: _open(status, cancelled, "applied"),
+    "offered": lambda status, cancelled: _open(status, cancelled, "offered"),
+    "activity_changed": lambda status, cancelled: _open(status, cancelled, *HOLDS_SEAT),
+    "cancelled": lambda status, cancelled: status == "cancelled",
+    "declined": lambda status, cancelled: status == "declined",
+    "offer_expired": lambda status, cancelled: status == "declined",
+    "activity_cancelled": lambda status, cancelled: cancelled,
+}
+
+# A message also carries the news of later ones still waiting about the same RSVP: a
+# confirmation rendered now already shows the changed time, so a waiting "Updated" is
+# merged into it rather than sent after it.
+ABSORBS = {
+    "confirmed": ("confirmed", "promoted", "activity_changed"),
+    "promoted": ("confirmed", "promoted", "activity_changed"),
+    "activity_changed": ("activity_changed",),
+    "waitlisted": ("waitlisted",),
+    "offered": ("offered",),
+}
+
+
+def still_true(kind: str, *, status: str | None, activity_cancelled: bool) -> bool:
+    """Whether a message of this kind still tells the truth about an RSVP in this state.
+
+    Kinds this module does not know (added by other areas) are always sent.
+    """
+    check = STILL_TRUE.get(kind)
+    if check is None:
+        return True
+    if status is None:  # the RSVP is gone
+        return False
+    return check(status, activity_cancelled)
+
+
+def merged_by(kind: str, later: Iterable[dict]) -> list[int]:
+    """The ids of later waiting messages (about the same RSVP) that a message of `kind` already tells."""
+    absorbs = ABSORBS.get(kind, ())
+    return [row["id"] for row in later if row["kind"] in absorbs]
+
+
+# ---------------------------------------------------------------- writing messages
 
 def message_row(*, kind: str, to: str, rsvp_id: int | None = None, context: dict | None = None, now: datetime,
                 subject: str = "", body_text: str = "", body_html: str = "") -> OutboxMessage:
@@ -26,7 +90,32 @@ def message_row(*, kind: str, to: str, rsvp_id: int | None = None, context: dict
 
 
 async def enqueue(**kwargs: Any) -> None:
-    await OutboxMessage.insert(message_row(**kwargs))
+    """Write one message; a message about an RSVP raises its sequence. Call inside the causing transaction."""
+    row = message_row(**kwargs)
+    await OutboxMessage.insert(row)
+    if row.rsvp is not None:
+        await Rsvp.update({Rsvp.sequence: Rsvp.sequence + 1}).where(Rsvp.id == row.rsvp)
+
+
+async def enqueue_many(rows: list[OutboxMessage]) -> None:
+    """Write several messages from `message_row` at once, raising each RSVP's sequence."""
+    if not rows:
+        return
+    await OutboxMessage.insert(*rows)
+    ids = [row.rsvp for row in rows if row.rsvp is not None]
+    if ids:
+        await Rsvp.update({Rsvp.sequence: Rsvp.sequence + 1}).where(Rsvp.id.is_in(ids))
+
+
+def message_id(row: dict, *, secret: str, domain: str) -> str:
+    """The Message-ID of an outbox row: the same on every attempt, so a receiving server can drop a repeat.
+
+    It names the row by a keyed hash, so it reveals neither the row's number nor how much mail went out.
+    """
+    created = row["created_at"].isoformat() if isinstance(row["created_at"], datetime) else str(row["created_at"])
+    key = f"outbox:{row['id']}:{created}".encode()
+    digest = hmac.new(secret.encode(), key, hashlib.sha256).hexdigest()[:32]
+    return f"<{digest}@{domain}>"
 
 
 def backoff(attempts: int) -> timedelta:

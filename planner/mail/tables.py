@@ -15,6 +15,10 @@ class OutboxMessage(Table, tablename="outbox_message"):
     context = JSON(default={}, help_text="What the message says, captured when it was caused.")
     created_at = Timestamptz(default=TimestamptzNow())
     attempts = Integer(default=0)
-    next_attempt_at = Timestamptz(default=TimestamptzNow(), index=True)
-    sent_at = Timestamptz(null=True, default=None)
-    last_error = Text(default="")
+    next_attempt_at = Timestamptz(
+        default=TimestamptzNow(), index=True,
+        help_text="When it is due; while claimed, when the claim's lease runs out.",
+    )
+    claimed_by = Varchar(length=64, default="", help_text="The worker holding the lease, if any.")
+    sent_at = Timestamptz(null=True, default=None, help_text="When it was done with: sent, logged, skipped or superseded.")
+    last_error = Text(default="", help_text="The last failure, or why it was not sent (skipped:, logged:, superseded:).")

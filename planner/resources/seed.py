@@ -11,6 +11,8 @@ import functools
 import json
 from importlib import resources
 
+from planner.resources.public_list import public_entries
+
 SEED_FILE = "support_resources.json"
 # Entries with this country apply everywhere.
 INTERNATIONAL = "*"
@@ -41,7 +43,10 @@ def _primary(tag: str) -> str:
 
 
 def resources_for(country: str, languages: list[str] | None = None) -> list[dict]:
-    """The country's entries and the international ones, in the order to show them.
+    """The country's entries and the international ones, in the order to show them, each with its `source`.
+
+    A country the seed does not cover gets its emergency number and crisis line from the public list
+    (`source: "public_list"`, not yet reviewed), so a programme anywhere starts with them.
 
     Emergency numbers, then crisis lines (voice, then text), then music-industry services;
     within each kind the country's own entries come before international ones. `languages`
@@ -50,13 +55,15 @@ def resources_for(country: str, languages: list[str] | None = None) -> list[dict
     """
     country = country.strip().upper()
     wanted = {_primary(tag) for tag in languages or ()}
-    picked = [r for r in _seed()["resources"] if r["country"] in (country, INTERNATIONAL)]
+    picked = [{**r, "source": "curated"} for r in _seed()["resources"] if r["country"] in (country, INTERNATIONAL)]
+    if country != INTERNATIONAL and not any(r["country"] == country for r in picked):
+        picked += [{**e, "country": country, "description": e["note"] or ""} for e in public_entries(country)]
 
     def order(entry: dict) -> tuple[int, bool, bool]:
         speaks = not wanted or any(_primary(tag) in wanted for tag in entry["languages"])
         return (_KIND_ORDER.get(entry["kind"], len(_KIND_ORDER)), entry["country"] == INTERNATIONAL, not speaks)
 
     return [
-        {key: copy.deepcopy(entry[key]) for key in PUBLIC_KEYS}
+        {**{key: copy.deepcopy(entry[key]) for key in PUBLIC_KEYS}, "source": entry["source"]}
         for entry in sorted(picked, key=order)
     ]

@@ -2,14 +2,21 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import msgspec
 from litestar import Controller, Request, get, patch, post
 from litestar.params import Dependency
 from litestar.response import Redirect, Template
 
+from planner.clock import utcnow
 from planner.errors import PlannerError
-from planner.resources import rules
+from planner.i18n import translations
+from planner.resources import help_web, rules
+from planner.resources.hub import country_name
+from planner.resources.public_list import KIND_LABELS
+from planner.scheduling.rules import get_program
+from planner.templating import current_language
 from planner.web_common import as_dict
 
 UNSET = msgspec.UNSET
@@ -39,6 +46,15 @@ class ResourcePatch(msgspec.Struct):
     enabled: bool | msgspec.UnsetType = UNSET
 
 
+class OrderIn(msgspec.Struct):
+    ids: list[int]
+
+
+class ReviewIn(msgspec.Struct):
+    country: str | None = None
+    reviewed_on: str | None = None
+
+
 class ResourceController(Controller):
     path = "/api"
     tags = ["resources"]
@@ -51,6 +67,14 @@ class ResourceController(Controller):
     async def add(self, program_id: int, data: ResourceIn, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
         return await rules.add_resource(program_id, as_dict(data), user=user)
 
+    @post("/programs/{program_id:int}/resources/order", status_code=200)
+    async def order(self, program_id: int, data: OrderIn, user: User = Dependency(skip_validation=True)) -> list[dict[str, Any]]:
+        return await rules.reorder(program_id, data.ids, user=user)
+
+    @post("/programs/{program_id:int}/resources/review", status_code=201)
+    async def review(self, program_id: int, data: ReviewIn, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
+        return await rules.review_country(program_id, as_dict(data), user=user, now=utcnow())
+
     @patch("/resources/{resource_id:int}")
     async def change(self, resource_id: int, data: ResourcePatch, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
         return await rules.update_resource(resource_id, as_dict(data), user=user)
@@ -59,29 +83,42 @@ class ResourceController(Controller):
 @get("/programs/{program_id:int}/resources", include_in_schema=False)
 async def resources_page(request: Request, program_id: int, user: User = Dependency(skip_validation=True)) -> Template:
     data = await rules.all_resources(program_id, user=user)
-    from planner.scheduling.rules import get_program
-
     program = await get_program(program_id, user=user)
-    return Template("resources/manage.html", context={"user": user, "program": program, **data,
-                                                       "error": request.query_params.get("e"), "message": request.query_params.get("m")})
+    t = translations(current_language.get()).gettext
+    kinds = [(k, t(KIND_LABELS[k])) for k in rules.KINDS]
+    return Template("resources/manage.html", context={
+        "user": user, "program": program, **data, "kinds": kinds, "kind_names": dict(kinds),
+        "country_name": country_name(program["country"], current_language.get()), "today": utcnow().date().isoformat(),
+        "error": request.query_params.get("e"), "message": request.query_params.get("m")})
 
 
 @post("/programs/{program_id:int}/resources", include_in_schema=False, status_code=200)
 async def resources_action(request: Request, program_id: int, user: User = Dependency(skip_validation=True)) -> Redirect:
-    from urllib.parse import quote
-
     form = await request.form()
     data = {k: form.get(k) for k in form.keys()}
+    action = data.pop("action", None) or ("toggle" if "enabled" in data else "edit" if data.get("resource_id") else "add")
+    rid = int(data.pop("resource_id")) if str(data.get("resource_id") or "").isdigit() else None
     try:
-        if data.get("resource_id"):
-            change = {"enabled": data.get("enabled") == "1"} if "enabled" in data else {k: v for k, v in data.items() if k != "resource_id"}
-            await rules.update_resource(int(data["resource_id"]), change, user=user)
-        else:
+        if action == "add":
             await rules.add_resource(program_id, data, user=user)
+        elif action == "review":
+            await rules.review_country(program_id, data, user=user, now=utcnow())
+        elif rid is None or not await rules.belongs(rid, program_id):
+            raise PlannerError("That resource was not found.", "not_found")
+        elif action == "toggle":
+            await rules.update_resource(rid, {"enabled": data.get("enabled") == "1"}, user=user)
+        elif action == "edit":
+            await rules.update_resource(rid, data, user=user)
+        elif action in ("up", "down"):
+            await rules.move(rid, -1 if action == "up" else 1, user=user)
+        else:
+            raise PlannerError("Unknown action.", "not_found")
     except PlannerError as exc:
+        if exc.code in ("not_found", "forbidden", "unauthorized"):
+            raise
         return Redirect(f"/programs/{program_id}/resources?e={quote(exc.message)}", status_code=303)
-    return Redirect(f"/programs/{program_id}/resources?m=saved", status_code=303)
+    return Redirect(f"/programs/{program_id}/resources?m={action}#r{rid or ''}", status_code=303)
 
 
 def routes() -> list:
-    return [ResourceController, resources_page, resources_action]
+    return [ResourceController, resources_page, resources_action, *help_web.routes()]

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from planner.audit.rules import record
+from planner.calendar.when import format_days, rsvp_days
+from planner.care.rules import erase_sender, purge as purge_care_messages
 from planner.db import write_transaction
 from planner.fields import loads
 from planner.mail.tables import OutboxMessage
@@ -19,15 +22,22 @@ async def export_guest_data(rsvp_id: Any, token: str | None) -> dict:
     r0 = await guest_rsvp(rsvp_id, token)
     rows = await Rsvp.select(
         Rsvp.id, Rsvp.name, Rsvp.email, Rsvp.guests, Rsvp.status, Rsvp.answers, Rsvp.created_at, Rsvp.updated_at,
-        Rsvp.activity.title, Rsvp.activity.starts_at,
+        Rsvp.slot, Rsvp.activity.id, Rsvp.activity.kind, Rsvp.activity.title, Rsvp.program.timezone,
     ).where((Rsvp.program == r0["program"]) & (Rsvp.email == r0["email"])).order_by(Rsvp.id)
     labels = {str(q["id"]): q["label"] for q in await Question.select(Question.id, Question.label).where(
         Question.activity.program == r0["program"])}
     out = []
     for x in rows:
         answers = loads(x["answers"]) or {}
+        # The guest's own times (their slot, or each day of a residency), in the programme's zone and their language.
+        days = await rsvp_days(x)
+        zone = ZoneInfo(x["program.timezone"])
         out.append({
-            "activity": x["activity.title"], "starts_at": x["activity.starts_at"].isoformat(), "status": x["status"],
+            "activity": x["activity.title"], "starts_at": days[0]["starts_at"].astimezone(zone).isoformat(),
+            "ends_at": days[-1]["ends_at"].astimezone(zone).isoformat(),
+            "times": [{"starts_at": d["starts_at"].astimezone(zone).isoformat(),
+                       "ends_at": d["ends_at"].astimezone(zone).isoformat()} for d in days],
+            "when": format_days(days, x["program.timezone"], r0["language"]), "status": x["status"],
             "name": x["name"], "email": x["email"], "plus_ones": x["guests"],
             "answers": {labels.get(k, k): v for k, v in answers.items()},
             "created_at": x["created_at"].isoformat(), "updated_at": x["updated_at"].isoformat(),
@@ -60,6 +70,8 @@ async def erase_guest(rsvp_id: Any, token: str | None, *, now: datetime) -> None
         for inv in invitations:
             await Invitation.update({Invitation.name: ERASED_NAME, Invitation.email: erased_email(inv["id"], "invitation"),
                                      Invitation.used: True}).where(Invitation.id == inv["id"])
+        # What they wrote to the care team goes with them.
+        await erase_sender(r0["program"], email)
         # Unsent mail has nothing left to say; sent mail keeps only that a message of its kind went out.
         await OutboxMessage.delete().where(
             ((OutboxMessage.to_addr == email) | OutboxMessage.rsvp.is_in(ids)) & OutboxMessage.sent_at.is_null())
@@ -67,12 +79,16 @@ async def erase_guest(rsvp_id: Any, token: str | None, *, now: datetime) -> None
             OutboxMessage.to_addr: f"erased@{ERASED_DOMAIN}", OutboxMessage.subject: "", OutboxMessage.body_text: "",
             OutboxMessage.body_html: "", OutboxMessage.ics: "", OutboxMessage.context: {}, OutboxMessage.last_error: "",
         }).where((OutboxMessage.to_addr == email) | OutboxMessage.rsvp.is_in(ids))
+        # What they wrote to the care team goes with them.
+        await erase_sender(r0["program"], email)
         await record("guest_erased", now=now, program_id=r0["program"], subject=f"{len(ids)} RSVP(s)",
                      detail="erased by the guest from their personal link")
 
 
 async def purge_sensitive_answers(*, now: datetime, retention_days: int) -> int:
-    """Drop answers to sensitive questions once a programme ended more than retention_days ago."""
+    """Drop answers to sensitive questions once a programme ended more than retention_days ago.
+    Messages to the care team go by the same rule, at the same time."""
+    await purge_care_messages(now=now, retention_days=retention_days)
     cutoff = (now - timedelta(days=retention_days)).date()
     programs = [p["id"] for p in await Program.select(Program.id).where(Program.ends_on < cutoff)]
     if not programs:

@@ -17,8 +17,9 @@ from planner.audit.rules import record
 from planner.db import is_postgres, locked, raw, slot_lock, write_transaction
 from planner.errors import PlannerError, not_found
 from planner.fields import SafeCsvWriter, csv_rows, loads
-from planner.mail.rules import enqueue, message_row
-from planner.mail.tables import OutboxMessage
+from planner.i18n import _l, _nl
+from planner.mail.rules import enqueue, enqueue_many, message_row
+from planner.terms import Term
 from planner.rsvps.tables import ERASED_DOMAIN, Invitation, Question, Rsvp
 from planner.scheduling.tables import Activity, Program, Slot
 from planner.settings import get_settings
@@ -103,7 +104,7 @@ def _guests(data: dict, max_guests: int) -> int:
     if g > max_guests:
         if max_guests == 0:
             raise PlannerError("This activity does not allow plus-ones.", extra={"field": "guests"})
-        raise PlannerError(f"You can bring at most {max_guests} plus-one{'s' if max_guests != 1 else ''}.", extra={"field": "guests"})
+        raise PlannerError(_nl("You can bring at most {n} plus-one.", "You can bring at most {n} plus-ones.", max_guests), extra={"field": "guests"})
     return g
 
 
@@ -118,11 +119,11 @@ def validate_answers(questions: list[dict], answers: Any, guests: int) -> dict:
         if key == "plus_ones":
             continue
         if key not in by_id:
-            raise PlannerError(f"There is no question {key} for this activity.", extra={"field": "answers"})
+            raise PlannerError(_l("There is no question {key} for this activity.", key=key), extra={"field": "answers"})
         clean[key] = _answer(by_id[key], value)
     for q in questions:
         if q["required"] and str(q["id"]) not in clean:
-            raise PlannerError(f"Please answer: {q['label']}", extra={"field": "answers", "question_id": q["id"]})
+            raise PlannerError(_l("Please answer: {question}", question=q["label"]), extra={"field": "answers", "question_id": q["id"]})
     per_guest = [q for q in questions if q["per_guest"]]
     plus = answers.get("plus_ones") or []
     if plus:
@@ -136,7 +137,7 @@ def validate_answers(questions: list[dict], answers: Any, guests: int) -> dict:
             one = {}
             for key, value in entry.items():
                 if key not in ids:
-                    raise PlannerError(f"Question {key} is not asked per plus-one.", extra={"field": "answers"})
+                    raise PlannerError(_l("Question {key} is not asked per plus-one.", key=key), extra={"field": "answers"})
                 one[key] = _answer(ids[key], value)
             cleaned.append(one)
         clean["plus_ones"] = cleaned
@@ -150,14 +151,14 @@ def _answer(q: dict, value: Any) -> Any:
             return value
         if isinstance(value, str) and value.lower() in ("yes", "no", "true", "false", "on", "off"):
             return value.lower() in ("yes", "true", "on")
-        raise PlannerError(f"Answer yes or no to: {q['label']}", extra={"field": "answers", "question_id": q["id"]})
+        raise PlannerError(_l("Answer yes or no to: {question}", question=q["label"]), extra={"field": "answers", "question_id": q["id"]})
     if not isinstance(value, str):
-        raise PlannerError(f"The answer to “{q['label']}” must be text.", extra={"field": "answers", "question_id": q["id"]})
+        raise PlannerError(_l("The answer to “{question}” must be text.", question=q["label"]), extra={"field": "answers", "question_id": q["id"]})
     value = value.strip()
     if kind == "choice":
         choices = loads(q["choices"]) or []
         if value not in choices:
-            raise PlannerError(f"Pick one of the offered answers to: {q['label']}", extra={"field": "answers", "question_id": q["id"]})
+            raise PlannerError(_l("Pick one of the offered answers to: {question}", question=q["label"]), extra={"field": "answers", "question_id": q["id"]})
     if len(value) > 2000:
         raise PlannerError("An answer can be at most 2,000 characters.", extra={"field": "answers"})
     return value
@@ -436,7 +437,8 @@ async def change_guests(rsvp_id: Any, token: str | None, guests: Any, *, now: da
         if r["status"] in HOLDS_SEAT and diff > 0 and slot["confirmed"] + diff > slot["capacity"]:
             left = slot["capacity"] - slot["confirmed"]
             raise PlannerError(
-                f"Only {left} more seat{'s' if left != 1 else ''} left; you can bring at most {r['guests'] + max(0, left)}.",
+                _nl("Only {n} more seat left; you can bring at most {most}.", "Only {n} more seats left; you can bring at most {most}.",
+                    left, most=r["guests"] + max(0, left)),
                 "conflict", extra={"field": "guests"},
             )
         await Rsvp.update({Rsvp.guests: new, Rsvp.updated_at: now}).where(Rsvp.id == r["id"])
@@ -495,7 +497,7 @@ async def fill_freed_seats(slot_id: int, *, now: datetime) -> list[int]:
         values[Rsvp.offer_expires_at] = now + timedelta(hours=slot["activity.hold_hours"])
     await Rsvp.update(values).where(Rsvp.id.is_in(ids))
     await Slot.update({Slot.confirmed: Slot.confirmed + taken, Slot.waiting: Slot.waiting - len(ids)}).where(Slot.id == slot_id)
-    await OutboxMessage.insert(*[
+    await enqueue_many([
         message_row(kind="offered" if offer else "promoted", to=w["email"], rsvp_id=w["id"], now=now) for w in promoted
     ])
     return ids
@@ -587,7 +589,7 @@ async def waitlist(rsvp_id: Any, *, user: dict | None, now: datetime) -> dict:
         slot = await locked(Slot.select(Slot.waiting, Slot.queue_seq).where(Slot.id == r0["slot"])).first()
         r = await Rsvp.select().where(Rsvp.id == r0["id"]).first()
         if r["status"] not in ("applied", "invited", "declined"):
-            raise PlannerError(f"Only applications can be waitlisted; this RSVP is {r['status']}.", "conflict")
+            raise PlannerError(_l("Only applications can be waitlisted; this RSVP is {status}.", status=Term(r["status"])), "conflict")
         seq = slot["queue_seq"] + 1
         await Slot.update({Slot.waiting: Slot.waiting + 1, Slot.queue_seq: seq}).where(Slot.id == r["slot"])
         await Rsvp.update({Rsvp.status: "waitlisted", Rsvp.queue_seq: seq, Rsvp.updated_at: now, Rsvp.waitlisted_at: now}).where(Rsvp.id == r["id"])
@@ -621,7 +623,7 @@ async def bulk(activity_id: Any, action: str, rsvp_ids: list, *, user: dict | No
         try:
             out.append(await fn(rid, user=user, now=now))
         except PlannerError as exc:
-            out.append({"id": rid, "error": exc.message})
+            out.append({"id": rid, "error": exc.text})
     return out
 
 
@@ -641,7 +643,7 @@ async def reorder(rsvp_id: Any, position: Any, *, user: dict | None, reason: str
         if r0["id"] not in ids:
             raise PlannerError("Only waitlisted RSVPs can be moved in the line.", "conflict")
         if not 1 <= pos <= len(ids):
-            raise PlannerError(f"position must be between 1 and {len(ids)}.", extra={"field": "position"})
+            raise PlannerError(_l("position must be between 1 and {n}.", n=len(ids)), extra={"field": "position"})
         ids.remove(r0["id"])
         ids.insert(pos - 1, r0["id"])
         base = slot["queue_seq"]
@@ -806,7 +808,7 @@ def parse_invite_csv(text: str) -> tuple[list[dict], list[dict]]:
         if lineno == 1 and [c.strip().lower() for c in row[:2]] == ["name", "email"]:
             continue
         if len(row) < 2:
-            problems.append({"line": lineno, "row": ",".join(row), "error": "Expected two columns: name, email."})
+            problems.append({"line": lineno, "row": ",".join(row), "error": _l("Expected two columns: name, email.")})
             continue
         name, email = row[0].strip(), row[1].strip()
         try:
@@ -814,15 +816,15 @@ def parse_invite_csv(text: str) -> tuple[list[dict], list[dict]]:
             if not name:
                 raise PlannerError("The name is empty.")
         except PlannerError as exc:
-            problems.append({"line": lineno, "row": ",".join(row), "error": exc.message})
+            problems.append({"line": lineno, "row": ",".join(row), "error": exc.text})
             continue
         if email in seen:
-            problems.append({"line": lineno, "row": ",".join(row), "error": f"{email} appears twice in the list."})
+            problems.append({"line": lineno, "row": ",".join(row), "error": _l("{email} appears twice in the list.", email=email)})
             continue
         seen.add(email)
         good.append({"name": name, "email": email, "line": lineno})
         if len(good) > MAX_CSV_ROWS:
-            raise PlannerError(f"A list can have at most {MAX_CSV_ROWS} rows; split it.")
+            raise PlannerError(_l("A list can have at most {n} rows; split it.", n=MAX_CSV_ROWS))
     return good, problems
 
 
@@ -833,7 +835,7 @@ async def invite_many(activity_id: Any, text: str, *, user: dict | None, now: da
         inv = await invite(activity_id, row, user=user, now=now)
         (created if inv["created"] else existing).append(inv)
     for inv in existing:
-        problems.append({"line": None, "row": inv["email"], "error": f"{inv['email']} was already invited."})
+        problems.append({"line": None, "row": inv["email"], "error": _l("{email} was already invited.", email=inv["email"])})
     return {"created": len(created), "already_invited": len(existing), "problems": problems, "invitations": created}
 
 
@@ -880,13 +882,13 @@ async def questions_for(activity_id: int) -> list[dict]:
 async def notify_activity_changed(activity_id: int, *, now: datetime) -> None:
     rows = await Rsvp.select(Rsvp.id, Rsvp.email).where((Rsvp.activity == activity_id) & Rsvp.status.is_in(list(HOLDS_SEAT)))
     if rows:
-        await OutboxMessage.insert(*[message_row(kind="activity_changed", to=r["email"], rsvp_id=r["id"], now=now) for r in rows])
+        await enqueue_many([message_row(kind="activity_changed", to=r["email"], rsvp_id=r["id"], now=now) for r in rows])
 
 
 async def notify_activity_cancelled(activity_id: int, *, reason: str, now: datetime) -> None:
     rows = await Rsvp.select(Rsvp.id, Rsvp.email, Rsvp.status).where((Rsvp.activity == activity_id) & Rsvp.status.is_in(list(ACTIVE)))
     if rows:
-        await OutboxMessage.insert(*[
+        await enqueue_many([
             message_row(kind="activity_cancelled", to=r["email"], rsvp_id=r["id"], context={"reason": reason, "was": r["status"]}, now=now)
             for r in rows
         ])

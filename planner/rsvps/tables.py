@@ -42,6 +42,7 @@ class Rsvp(Table, tablename="rsvp"):
     offer_expires_at = Timestamptz(null=True, default=None)
     note = Text(default="", help_text="Organizer's reason for a manual change.")
     link_resent_at = Timestamptz(null=True, default=None, help_text="When the guest's link was last e-mailed again after a repeat RSVP.")
+    sequence = Integer(default=0, help_text="Raised by every message about this RSVP; part of its invite's SEQUENCE.")
     waitlisted_at = Timestamptz(null=True, default=None, help_text="When first put on a waitlist (kept for the report).")
     promoted_at = Timestamptz(null=True, default=None, help_text="When it left the waitlist for a seat.")
     created_at = Timestamptz(default=TimestamptzNow())

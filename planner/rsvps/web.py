@@ -9,7 +9,8 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Dependency
 
 from planner.clock import utcnow
-from planner.i18n import pick_language
+from planner import i18n
+from planner.scheduling.tables import Activity
 from planner.rsvps import rules
 from planner.web_common import as_dict
 
@@ -77,6 +78,15 @@ async def _optional(request: Request, struct: type) -> dict:
     return as_dict(msgspec.json.decode(body, type=struct)) if body.strip() else {}
 
 
+async def _guest_language(activity_id: int) -> str:
+    """The language a new RSVP is kept in: the guest's choice or browser's, else the programme's default."""
+    if i18n.language_source.get() == "default":
+        row = await Activity.select(Activity.program.languages).where(Activity.id == activity_id).first()
+        if row:
+            i18n.settle_for_program(row["program.languages"])
+    return i18n.current_language.get()
+
+
 class GuestRsvpController(Controller):
     """Calls a guest makes without an account: the RSVP itself, then their token link."""
 
@@ -88,7 +98,7 @@ class GuestRsvpController(Controller):
                                        "here: nothing about it is answered; its personal link is e-mailed to that address again.")})
     async def create(self, activity_id: int, data: RsvpIn, request: Request) -> Response[dict[str, Any]]:
         body = as_dict(data)
-        lang = body.pop("language", None) or pick_language(request.headers.get("accept-language"))
+        lang = i18n.supported(body.pop("language", None)) or await _guest_language(activity_id)
         out, created = await rules.create_rsvp(activity_id, body, now=utcnow(), language=lang)
         return Response(out, status_code=201 if created else 202)
 

@@ -11,6 +11,7 @@ from planner.accounts.rules import normalise_email, require_role
 from planner.clock import as_utc, local, parse_date, zone
 from planner.db import locked, write_transaction
 from planner.errors import PlannerError, not_found
+from planner.i18n import Moment, _l, _nl
 from planner.fields import loads, whole
 from planner.scheduling.tables import (
     ACTIVITY_KINDS,
@@ -33,13 +34,13 @@ def _text(data: dict, key: str, label: str, *, required: bool = True, max_len: i
     value = data.get(key)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise PlannerError(f"{label} is required.", extra={"field": key})
+            raise PlannerError(_l("{label} is required.", label=_l(label)), extra={"field": key})
         return ""
     if not isinstance(value, str):
-        raise PlannerError(f"{label} must be text.", extra={"field": key})
+        raise PlannerError(_l("{label} must be text.", label=_l(label)), extra={"field": key})
     value = value.strip()
     if len(value) > max_len:
-        raise PlannerError(f"{label} can be at most {max_len} characters.", extra={"field": key})
+        raise PlannerError(_l("{label} can be at most {max_len} characters.", label=_l(label), max_len=max_len), extra={"field": key})
     return value
 
 
@@ -53,7 +54,7 @@ def _id(value: Any, label: str) -> int:
             raise ValueError
         return int(value)
     except (TypeError, ValueError) as exc:
-        raise PlannerError(f"{label} is not a valid id.") from exc
+        raise PlannerError(_l("{label} is not a valid id.", label=label)) from exc
 
 
 # ---------------------------------------------------------------- programmes
@@ -82,7 +83,7 @@ async def create_program(data: dict, *, user: dict | None) -> dict:
     zone(tz)
     country = _text(data, "country", "Country", max_len=2).upper()
     if country not in COUNTRIES:
-        raise PlannerError(f"“{country}” is not an ISO 3166-1 country code (for example US or GB).", extra={"field": "country"})
+        raise PlannerError(_l("“{country}” is not an ISO 3166-1 country code (for example US or GB).", country=country), extra={"field": "country"})
     starts_on = parse_date(data.get("starts_on") or "", "starts_on")
     ends_on = parse_date(data.get("ends_on") or "", "ends_on")
     if ends_on < starts_on:
@@ -121,6 +122,7 @@ async def _seed_program(program_id: int, country: str, languages: list[str]) -> 
             program=program_id, country=r.get("country") or country, name=r["name"], kind=r["kind"],
             phone=r.get("phone"), sms=r.get("sms"), url=r.get("url"), hours=r.get("hours"),
             languages=r.get("languages") or [], description=r.get("description") or "", position=i,
+            source=r.get("source") or "curated",
         )
         for i, r in enumerate(resources_for(country, languages))
     ]
@@ -263,16 +265,16 @@ def plan_slots(kind: str, starts: datetime, ends: datetime, capacity: int, tz: s
             a = as_utc(s.get("starts_at") or "", tz, f"slots[{i}].starts_at")
             b = as_utc(s.get("ends_at") or "", tz, f"slots[{i}].ends_at")
             if b <= a:
-                raise PlannerError(f"Slot {i + 1} ends before it starts.", extra={"field": "slots"})
+                raise PlannerError(_l("Slot {number} ends before it starts.", number=i + 1), extra={"field": "slots"})
             if a < starts or b > ends:
-                raise PlannerError(f"Slot {i + 1} lies outside the activity's times.", extra={"field": "slots"})
+                raise PlannerError(_l("Slot {number} lies outside the activity's times.", number=i + 1), extra={"field": "slots"})
             out.append(SlotPlan(a, b, _int(s, "capacity", "Slot capacity", default=capacity, minimum=1)))
         out.sort(key=lambda s: s.starts_at)
         for x, y in zip(out, out[1:]):
             if y.starts_at < x.ends_at:
                 raise PlannerError("Two slots of the activity overlap.", extra={"field": "slots"})
         if len(out) > MAX_SLOTS:
-            raise PlannerError(f"An activity can have at most {MAX_SLOTS} slots.", extra={"field": "slots"})
+            raise PlannerError(_l("An activity can have at most {n} slots.", n=MAX_SLOTS), extra={"field": "slots"})
         return out
     if minutes:
         length = _int(data, "slot_minutes", "Slot length", minimum=5, maximum=24 * 60)
@@ -282,7 +284,7 @@ def plan_slots(kind: str, starts: datetime, ends: datetime, capacity: int, tz: s
             out.append(SlotPlan(t, t + timedelta(minutes=length), capacity))
             t += timedelta(minutes=length + gap)
             if len(out) > MAX_SLOTS:
-                raise PlannerError(f"An activity can have at most {MAX_SLOTS} slots.", extra={"field": "slot_minutes"})
+                raise PlannerError(_l("An activity can have at most {n} slots.", n=MAX_SLOTS), extra={"field": "slot_minutes"})
         if not out:
             raise PlannerError("The slot length is longer than the activity.", extra={"field": "slot_minutes"})
         return out
@@ -350,20 +352,21 @@ async def _find_clash(
     for row in away:
         for p in plans:
             if _overlaps(p.starts_at, p.ends_at, row["starts_at"], row["ends_at"], timedelta(0)):
-                when = f"{local(row['starts_at'], tz):%a %d %b %H:%M}–{local(row['ends_at'], tz):%H:%M}"
+                when = Moment(row["starts_at"], row["ends_at"], tz)
                 raise PlannerError(
-                    f"{row['host.name']} is unavailable {when}" + (f" ({row['note']})." if row["note"] else "."),
+                    _l("{host} is unavailable {when} ({note}).", host=row["host.name"], when=when, note=row["note"]) if row["note"]
+                    else _l("{host} is unavailable {when}.", host=row["host.name"], when=when),
                     "clash",
                     extra={"host": row["host.name"], "unavailable": True},
                 )
 
 
 def _raise_clash(what: str, name: str, row: dict, tz: str) -> None:
-    when = f"{local(row['starts_at'], tz):%a %d %b %H:%M}–{local(row['ends_at'], tz):%H:%M}"
+    when = Moment(row["starts_at"], row["ends_at"], tz)
     if what == "space":
-        msg = f"{name} is taken {when} by “{row['activity.title']}”."
+        msg = _l("{name} is taken {when} by “{title}”.", name=name, when=when, title=row["activity.title"])
     else:
-        msg = f"{name} is hosting “{row['activity.title']}” {when}."
+        msg = _l("{name} is hosting “{title}” {when}.", name=name, when=when, title=row["activity.title"])
     raise PlannerError(
         msg,
         "clash",
@@ -418,7 +421,8 @@ def _check_dates(p: dict, plans: list[SlotPlan]) -> None:
     for s in plans:
         if local(s.starts_at, tz).date() < p["starts_on"] or local(s.ends_at - timedelta(seconds=1), tz).date() > p["ends_on"]:
             raise PlannerError(
-                f"The activity must lie within the programme's dates ({p['starts_on']:%d %b} to {p['ends_on']:%d %b %Y}).",
+                _l("The activity must lie within the programme's dates ({first} to {last}).",
+                   first=Moment(p["starts_on"]), last=Moment(p["ends_on"])),
                 extra={"field": "starts_at"},
             )
 
@@ -467,7 +471,7 @@ async def create_activity(program_id: int, data: dict, *, user: dict | None, now
     tz = p["timezone"]
     for key in ("kind", "title", "space_id", "starts_at", "ends_at", "capacity"):
         if data.get(key) in (None, ""):
-            raise PlannerError(f"{key} is required.", extra={"field": key})
+            raise PlannerError(_l("{field} is required.", field=key), extra={"field": key})
     fields = _activity_fields(data, None, tz)
     space = await _space_in(program_id, data["space_id"])
     host_ids = await _hosts_in(program_id, data.get("host_ids"))
@@ -608,8 +612,9 @@ async def update_activity(activity_id: Any, data: dict, *, user: dict | None, no
         for s, pl in zip(slots, plans):
             if s["confirmed"] > pl.capacity and not overbook_ok:
                 raise PlannerError(
-                    f"{s['confirmed']} people are already confirmed; the capacity cannot drop to {pl.capacity} "
-                    "unless you send overbook_ok.",
+                    _nl("{n} person is already confirmed; the capacity cannot drop to {capacity} unless you send overbook_ok.",
+                        "{n} people are already confirmed; the capacity cannot drop to {capacity} unless you send overbook_ok.",
+                        s["confirmed"], capacity=pl.capacity),
                     extra={"field": "capacity", "confirmed": s["confirmed"]},
                 )
         await Activity.update(

@@ -16,7 +16,7 @@ from planner.accounts.tables import User
 
 ACTIVITY_KINDS = ("activation", "residency", "dinner")
 RSVP_MODES = ("open", "invite", "apply")
-ROLES = ("organizer", "staff")
+ROLES = ("organizer", "staff", "care")
 
 
 class Program(Table, tablename="program"):
@@ -34,7 +34,7 @@ class Program(Table, tablename="program"):
 class Membership(Table, tablename="membership"):
     program = ForeignKey(references=Program, null=False, index=True)
     user = ForeignKey(references=User, null=False, index=True)
-    role = Varchar(length=20, choices=None, help_text="organizer or staff.")
+    role = Varchar(length=20, choices=None, help_text="organizer, staff or care (reads the care inbox).")
 
 
 class Space(Table, tablename="space"):

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from planner.db import is_postgres, raw, write_transaction
 from planner.errors import PlannerError
+from planner.i18n import LazyText, _l, _nl
 from planner.throttle.tables import ThrottleHit
 
 KEY_MAX = 300
@@ -28,10 +29,10 @@ class Limit:
         object.__setattr__(self, "key", self.key[:KEY_MAX])
 
 
-def wait_words(seconds: int) -> str:
+def wait_words(seconds: int) -> LazyText:
     if seconds < 90:
-        return f"{max(1, seconds)} seconds"
-    return f"{math.ceil(seconds / 60)} minutes"
+        return _nl("{n} second", "{n} seconds", max(1, seconds))
+    return _nl("{n} minute", "{n} minutes", math.ceil(seconds / 60))
 
 
 async def wait_needed(limit: Limit, *, now: datetime) -> int:
@@ -46,17 +47,18 @@ async def wait_needed(limit: Limit, *, now: datetime) -> int:
     return max(1, math.ceil((rows[-1]["at"] + limit.window - now).total_seconds()))
 
 
-async def check(*limits: Limit, now: datetime, message: str) -> None:
+async def check(*limits: Limit, now: datetime, message: str | LazyText) -> None:
     """Refuse (429) when any limit is reached. `message` names who is limited; the wait is added to it."""
     wait = 0
     for limit in limits:
         wait = max(wait, await wait_needed(limit, now=now))
     if wait:
-        raise PlannerError(f"{message} Please wait {wait_words(wait)} and try again.", "throttled",
+        raise PlannerError(_l("{message} Please wait {wait} and try again.", message=_l(message) if isinstance(message, str) else message,
+                              wait=wait_words(wait)), "throttled",
                            extra={"retry_after": wait})
 
 
-async def take(*limits: Limit, count: str, now: datetime, message: str) -> None:
+async def take(*limits: Limit, count: str, now: datetime, message: str | LazyText) -> None:
     """Check the limits and count one attempt under `count` in a single statement (it runs on the
     RSVP hot path): the row is written only if every limit still has room, else 429 as `check`."""
     conditions = " AND ".join(
@@ -71,7 +73,7 @@ async def take(*limits: Limit, count: str, now: datetime, message: str) -> None:
         await check(*limits, now=now, message=message)
 
 
-async def take_strict(*limits: Limit, now: datetime, message: str) -> list[int]:
+async def take_strict(*limits: Limit, now: datetime, message: str | LazyText) -> list[int]:
     """Check the limits and count one attempt under each of their keys, serialised per client (the
     first limit's key) so that concurrent attempts cannot all pass the check before any is counted.
     Returns the rows written, for `forget` when the attempt turns out to be a good one."""

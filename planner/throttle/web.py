@@ -14,6 +14,7 @@ from litestar import Request
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from planner.clock import utcnow
+from planner.i18n import _l
 from planner.settings import get_settings
 from planner.throttle import rules as throttle
 
@@ -47,7 +48,7 @@ async def check_guesses(request: Request) -> None:
     limits, upfront = _limits(request.method, request.url.path, request.scope.get("query_string", b""), _client(request.scope))
     if not limits:
         return
-    message = "Too many tries from your connection in a short time."
+    message = _l("Too many tries from your connection in a short time.")
     if upfront:
         # On the RSVP path: check every limit and count this RSVP in one statement.
         await throttle.take(*limits, count=upfront, now=utcnow(), message=message)

@@ -13,6 +13,7 @@ from typing import Any
 from planner.accounts.rules import require_role
 from planner.db import raw, write_transaction
 from planner.errors import PlannerError, not_found
+from planner.i18n import _l
 from planner.tickets.tables import PresenceScan
 from planner.scheduling.tables import Space
 
@@ -84,7 +85,7 @@ async def move(space_id: Any, data: dict, *, user: dict | None, device: str, now
     direction, scan_id, code, force = parse_move(data)
     s = await _space(space_id, user)
     if not s["counts_presence"]:
-        raise PlannerError(f"{s['name']} does not count people inside; an organizer can switch that on for the space.", "conflict")
+        raise PlannerError(_l("{space} does not count people inside; an organizer can switch that on for the space.", space=s["name"]), "conflict")
     if code is not None:
         # A ticket shown at the door must be a confirmed ticket of this programme; who went in is not kept.
         ok = await raw("SELECT 1 FROM rsvp WHERE ticket_code = {} AND program = {} AND status = 'confirmed'", code.strip(), s["program"])
@@ -109,6 +110,7 @@ async def move(space_id: Any, data: dict, *, user: dict | None, device: str, now
             return _out(current, changed=False, direction=direction)
         # Raising rolls the logged tap back, so the same scan id can be sent again with force.
         raise PlannerError(
-            f"{current['name']} is full ({current['inside']} of {current['capacity']}). Let someone out first, or admit anyway.",
+            _l("{space} is full ({inside} of {capacity}). Let someone out first, or admit anyway.",
+               space=current["name"], inside=current["inside"], capacity=current["capacity"]),
             "conflict", extra={**space_state(current), "result": "full"},
         )

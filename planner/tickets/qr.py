@@ -150,6 +150,7 @@ def ticket_card_png(
     party_size: int,
     crisis_lines: list[str],
     heading: str = "Ticket",
+    admit_text: str | None = None,
 ) -> bytes:
     """A printable ticket card (1000 x 1400 px PNG): details on top, the QR big and centred, support lines below."""
     width, height = CARD_SIZE
@@ -187,7 +188,7 @@ def ticket_card_png(
     else:
         bottom = height - _MARGIN
     if party_size > 1:
-        admit = _drawable(f"Admit {party_size}", admit_font)
+        admit = _drawable(admit_text or f"Admit {party_size}", admit_font)
         bottom -= _line_height(admit_font)
         _draw_lines(draw, [admit], admit_font, bottom, center=True)
         bottom -= 10

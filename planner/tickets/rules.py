@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 from planner.db import is_postgres, raw, write_transaction
 from planner.errors import PlannerError
+from planner.i18n import LazyText, Moment, _l
+from planner.terms import Term
 
 GRACE_AFTER_END = timedelta(hours=2)
 MAX_BATCH = 2000
@@ -96,6 +98,12 @@ async def _has_any_role(user_id: int) -> bool:
     return bool(rows)
 
 
+def _already_text(first_at: datetime, tz: str, device: str | None) -> LazyText:
+    if device:
+        return _l("Already checked in at {time} by {device}.", time=Moment(first_at, None, tz, "time"), device=device)
+    return _l("Already checked in at {time} by a scanner.", time=Moment(first_at, None, tz, "time"))
+
+
 def _result(kind: str, **kw: Any) -> dict:
     out = {"result": kind}
     out.update({k: v for k, v in kw.items() if v is not None})
@@ -131,7 +139,7 @@ async def admit(scan: Scan, *, user: dict, device: str, now: datetime, online: b
     if not rows:
         if not await _has_any_role(user["id"]):
             raise PlannerError("Scanning needs a staff or organizer role in this programme.", "forbidden")
-        return _result("invalid", message="This code is not a ticket.")
+        return _result("invalid", message=_l("This code is not a ticket."))
     t = rows[0]
     if t["role"] is None:
         raise PlannerError("This ticket belongs to a programme you are not staff of.", "forbidden")
@@ -139,16 +147,16 @@ async def admit(scan: Scan, *, user: dict, device: str, now: datetime, online: b
     party = 1 + t["guests"]
     activity = {"id": t["activity"], "title": t["title"]}
     if t["status"] != "confirmed":
-        return _result("invalid", guest=guest, activity=activity, message=f"This ticket is not confirmed ({t['status']}).")
+        return _result("invalid", guest=guest, activity=activity, message=_l("This ticket is not confirmed ({status}).", status=Term(t["status"])))
     if t["cancelled_at"] is not None:
-        return _result("not_open", guest=guest, activity=activity, message="This activity was cancelled.")
+        return _result("not_open", guest=guest, activity=activity, message=_l("This activity was cancelled."))
     slot_id, refusal, slot_end = await _target_slot(t, scan, at)
     if refusal == "wrong_activity":
         when = _aware(t["slot_starts"]).astimezone(ZoneInfo(t["timezone"]))
         return _result("wrong_activity", guest=guest, activity=activity,
-                       message=f"This ticket is for “{t['title']}” at {when:%H:%M}.")
+                       message=_l("This ticket is for “{title}” at {time}.", title=t["title"], time=Moment(when, None, t["timezone"], "time")))
     if refusal or (slot_end is not None and at > slot_end + GRACE_AFTER_END):
-        return _result("not_open", guest=guest, activity=activity, message="This session is over.")
+        return _result("not_open", guest=guest, activity=activity, message=_l("This session is over."))
     kit_state = "none" if t["kit"] is None else "handed_out"  # rewritten to none_left on an empty shelf
     inserted = await raw(INSERT, t["program"], t["id"], slot_id, at, device[:100], scan.scan_id, user["id"],
                          online, party, kit_state, now)
@@ -194,7 +202,7 @@ async def _already(t: dict, slot_id: int, scan: Scan, at: datetime, *, guest, pa
     rows = await raw("SELECT id, checked_in_at, device, scan_id, kit FROM checkin WHERE rsvp = {} AND slot = {}" + lock, t["id"], slot_id)
     if not rows:
         # The conflict was on scan_id alone: this scan id was already used for another ticket.
-        return _result("invalid", message="This scan id was already used for another ticket.")
+        return _result("invalid", message=_l("This scan id was already used for another ticket."))
     c = rows[0]
     first_at = _aware(c["checked_in_at"])
     if scan.scan_id is not None and c["scan_id"] == scan.scan_id:
@@ -211,7 +219,7 @@ async def _already(t: dict, slot_id: int, scan: Scan, at: datetime, *, guest, pa
                        slot_id=slot_id, superseded={"device": c["device"], "checked_in_at": first_at.isoformat()})
     return _result("already_checked_in", guest=guest, party=party, checked_in_at=first_at.isoformat(),
                    device=c["device"], activity=activity, slot_id=slot_id,
-                   message=f"Already checked in at {first_at.astimezone(ZoneInfo(t['timezone'])):%H:%M} by {c['device'] or 'a scanner'}.")
+                   message=_already_text(first_at, t["timezone"], c["device"]))
 
 
 # PostgreSQL: the whole scan (bearer token, programme scope, ticket, admission, kit and its ledger
@@ -330,8 +338,7 @@ async def _fast_scan(scan: Scan, *, user: dict | None, token_hash: str | None, d
         if scan.scanned_at is None or at >= first_at:
             return _result("already_checked_in", guest=guest, party=party, checked_in_at=first_at.isoformat(),
                            device=t["existing_device"], activity=activity, slot_id=t["slot"], program_id=t["program"],
-                           message=f"Already checked in at {first_at.astimezone(ZoneInfo(t['timezone'])):%H:%M} by "
-                                   f"{t['existing_device'] or 'a scanner'}.")
+                           message=_already_text(first_at, t["timezone"], t["existing_device"]))
     raise NeedsCarefulPath(user)  # a refusal to explain, a residency day, or an earlier offline scan
 
 
@@ -368,7 +375,7 @@ async def scan_batch(items: Any, *, user: dict | None, device: str, now: datetim
     if not isinstance(items, list):
         raise PlannerError("scans must be a list.")
     if len(items) > MAX_BATCH:
-        raise PlannerError(f"Send at most {MAX_BATCH} scans at once.")
+        raise PlannerError(_l("Send at most {n} scans at once.", n=MAX_BATCH))
     parsed: list[Scan | PlannerError] = []
     for item in items:
         try:
@@ -386,7 +393,7 @@ async def scan_batch(items: Any, *, user: dict | None, device: str, now: datetim
         for i in order:
             p = parsed[i]
             if isinstance(p, PlannerError):
-                results[i] = {"result": "error", "message": p.message}
+                results[i] = {"result": "error", "message": p.text}
                 continue
             try:
                 if fast:

@@ -14,6 +14,8 @@ from typing import Any
 from planner.accounts.rules import require_role
 from planner.db import locked, write_transaction
 from planner.errors import PlannerError, not_found
+from planner.i18n import _l
+from planner.terms import Term
 from planner.rsvps.rules import _guests as parse_guests
 from planner.rsvps.tables import Rsvp
 from planner.scheduling.tables import Activity, Slot
@@ -68,8 +70,8 @@ async def _activity(activity_id: Any, user: dict | None) -> dict:
         raise not_found("That activity")
     await require_role(user, a["program"], "organizer", "staff")
     if a["kind"] != "activation" or a["rsvp_mode"] != "open":
-        how = {"invite": "by invitation", "apply": "by application"}.get(a["rsvp_mode"], a["rsvp_mode"])
-        raise PlannerError(f"Walk-ins are only for activations with open RSVPs; “{a['title']}” is a {a['kind']} {how}.",
+        raise PlannerError(_l("Walk-ins are only for activations with open RSVPs; “{title}” is a {kind} {mode}.",
+                              title=a["title"], kind=Term(a["kind"]), mode=Term(a["rsvp_mode"])),
                            "closed", extra={"result": "not_open"})
     if a["cancelled_at"] is not None:
         raise PlannerError("This activity was cancelled.", "closed", extra={"result": "not_open"})

@@ -7,8 +7,10 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import Dependency
 
-from planner.clock import local, utcnow
+from planner.clock import utcnow
+from planner import i18n
 from planner.errors import PlannerError
+from planner.i18n import _nl
 from planner.accounts.rules import token_hash
 from planner.tickets import live, qr
 from planner.web_common import current_user
@@ -75,13 +77,13 @@ async def _ticket(rsvp_id: int, token: str | None) -> dict:
 PRIVATE = {"cache-control": "private, no-store", "referrer-policy": "no-referrer"}
 
 
-@get("/r/{rsvp_id:int}/qr.png", include_in_schema=False)
+@get("/r/{rsvp_id:int}/qr.png", tags=["tickets"], media_type="image/png", summary="A ticket's QR code (PNG)")
 async def ticket_png(rsvp_id: int, token: str | None = None) -> Response[bytes]:
     r = await _ticket(rsvp_id, token)
     return Response(qr.qr_png(r["ticket_code"]), media_type="image/png", headers=PRIVATE)
 
 
-@get("/r/{rsvp_id:int}/qr.svg", include_in_schema=False)
+@get("/r/{rsvp_id:int}/qr.svg", tags=["tickets"], media_type="image/svg+xml", summary="A ticket's QR code (SVG)")
 async def ticket_svg(rsvp_id: int, token: str | None = None) -> Response[bytes]:
     r = await _ticket(rsvp_id, token)
     return Response(qr.qr_svg(r["ticket_code"]), media_type="image/svg+xml", headers=PRIVATE)
@@ -96,10 +98,14 @@ async def _card(r: dict) -> bytes:
     s = await Slot.select().where(Slot.id == r["slot"]).first()
     sp = await Space.select(Space.name).where(Space.id == a["space"]).first()
     res = await SupportResource.select().where((SupportResource.program == p["id"]) & (SupportResource.enabled == True)).order_by(SupportResource.position).limit(3)  # noqa: E712
-    lines = [f"{x['name']}: {x['phone'] or x['sms'] or x['url'] or ''}" for x in res]
-    when = f"{local(s['starts_at'], p['timezone']):%a %d %b %Y, %H:%M}–{local(s['ends_at'], p['timezone']):%H:%M}"
+    # Each card speaks its guest's language, the one they RSVPed in, also in the organizers' printed PDF.
+    lang = i18n.supported(r.get("language")) or i18n.current_language.get()
+    lines = [f"{i18n.stored(x['name'], lang)}: {x['phone'] or x['sms'] or x['url'] or ''}" for x in res]
+    when = i18n.format_when(s["starts_at"], s["ends_at"], p["timezone"], lang)
+    party = 1 + r["guests"]
     return qr.ticket_card_png(code=r["ticket_code"], activity_title=a["title"], when_text=when, space_name=sp["name"],
-                              guest_name=r["name"], party_size=1 + r["guests"], crisis_lines=lines, heading=p["name"])
+                              guest_name=r["name"], party_size=party, crisis_lines=lines, heading=p["name"],
+                              admit_text=_nl("Admit {n}", "Admit {n}", party).render(lang))
 
 
 @get("/r/{rsvp_id:int}/ticket.png", include_in_schema=False)

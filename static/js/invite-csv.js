@@ -15,7 +15,7 @@
     const file = document.getElementById("csv-file").files[0];
     if (file) text = await file.text();
     const lines = text.split(/\r?\n/).filter(function (l) { return l.trim(); });
-    if (!lines.length) { report.textContent = "Nothing to send."; return; }
+    if (!lines.length) { report.textContent = box.dataset.nothing; return; }
     let header = "";
     if (/^\s*name\s*,\s*email\s*$/i.test(lines[0])) header = lines.shift();
     const chunk = 100;
@@ -29,13 +29,13 @@
         body: JSON.stringify({ csv: part.join("\n") })
       });
       const body = await res.json();
-      if (!res.ok) { problems.push({ line: "", row: "", error: body.detail || "Failed" }); break; }
+      if (!res.ok) { problems.push({ line: "", row: "", error: body.detail || box.dataset.failed }); break; }
       created += body.created; already += body.already_invited;
       body.problems.forEach(function (p) { if (p.line) p.line += i + (header ? 1 : 0); problems.push(p); });
       bar.value = Math.round(100 * Math.min(lines.length, i + chunk) / lines.length);
     }
-    let html = "<p>" + created + " invited, " + already + " already invited.</p>";
-    if (problems.length) html += "<ul>" + problems.map(function (p) { return "<li>" + (p.line ? "Line " + p.line + ": " : "") + esc(p.error) + "</li>"; }).join("") + "</ul>";
+    let html = "<p>" + esc(box.dataset.summary.replace("{created}", created).replace("{already}", already)) + "</p>";
+    if (problems.length) html += "<ul>" + problems.map(function (p) { return "<li>" + (p.line ? esc(box.dataset.line.replace("{line}", p.line)) + " " : "") + esc(p.error) + "</li>"; }).join("") + "</ul>";
     report.innerHTML = html;
   });
 })();

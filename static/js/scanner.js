@@ -38,7 +38,11 @@
     return String(s || "").replace(/\{(\w+)\}/g, function (m, k) { return vars && vars[k] !== undefined ? vars[k] : m; });
   }
 
-  function plural(n, one, many) { return fmt(n === 1 ? one : many, { n: n }); }
+  function plural(n, one, many) {
+    // The page's language decides which numbers take the singular (French and Portuguese say "0 scan").
+    var form = window.Intl && Intl.PluralRules ? new Intl.PluralRules(lang()).select(n) : (n === 1 ? "one" : "other");
+    return fmt(form === "one" ? one : many, { n: n });
+  }
 
   function lang() { return document.documentElement.lang || "en"; }
 

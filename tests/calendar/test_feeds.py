@@ -8,6 +8,7 @@ import recurring_ical_events
 
 from planner.calendar import feeds
 from planner.resources.tables import SupportResource
+from planner.settings import get_settings
 from planner.tokens import feed_token, rsvp_token
 
 BASE = "http://testserver.local"
@@ -67,7 +68,8 @@ async def test_invite_ics_is_a_request_with_every_detail_and_needs_no_login(api,
     assert event["DTSTART"].params["TZID"] == "America/New_York"
     assert event["LOCATION"] == "Wellness tent, North field, gate 3"
     assert event["URL"] == r["manage_url"]
-    assert event["ORGANIZER"] == "mailto:care@riverside.example"
+    # The ORGANIZER is the address the mail comes from (named after the programme); replies go to care@.
+    assert event["ORGANIZER"] == f"mailto:{get_settings().mail_from}"
     assert event["ORGANIZER"].params["CN"] == p["name"]
     assert event["ATTENDEE"] == "mailto:zoe@example.org"
     assert event["ATTENDEE"].params["CN"] == "Zoë Ólafsdóttir"
@@ -165,17 +167,18 @@ async def test_residency_invite_has_every_day_at_the_right_instant_across_the_fa
 
     _, calendar, events = await invite(client, r)
     expected = [z(f"2027-11-{d:02d}T{14 if d < 7 else 15}:00") for d in range(5, 10)]
-    assert [utc(e["DTSTART"]) for e in events] == expected
-    assert [utc(e["DTEND"]) - utc(e["DTSTART"]) for e in events] == [timedelta(hours=4)] * 5
-    assert [e["UID"] for e in events] == [f"rsvp-{r['id']}-slot-{s['id']}@testserver.local" for s in a["slots"]]
+    # One event (one UID, as CalDAV and iTIP want) whose days are its recurrence set.
+    [event] = events
+    assert event["UID"] == f"rsvp-{r['id']}@testserver.local"
     occurrences = recurring_ical_events.of(calendar).between(z("2027-11-01T00:00"), z("2027-11-12T00:00"))
     assert sorted(utc(o["DTSTART"]) for o in occurrences) == expected
+    assert {utc(o["DTEND"]) - utc(o["DTSTART"]) for o in occurrences} == {timedelta(hours=4)}
 
     # Declined, then approved again: each message outranks the one before.
     first = events[0]["SEQUENCE"]
     await api.post(f"/api/rsvps/{r['id']}/decline", expect=200)
     _, calendar, events = await invite(client, r)
-    assert calendar["METHOD"] == "CANCEL" and len(events) == 5
+    assert calendar["METHOD"] == "CANCEL" and len(events) == 1
     declined = events[0]["SEQUENCE"]
     await api.post(f"/api/rsvps/{r['id']}/approve", expect=200)
     _, calendar, events = await invite(client, r)
@@ -433,3 +436,44 @@ async def test_subscribe_page_lists_both_feeds_for_members_only(api, setup, clie
     assert (await client.get(f"/programs/{pid}/calendar", headers={**other.h, "accept": "text/html"})).status_code == 404
     anonymous = await client.get(f"/programs/{pid}/calendar", headers={"accept": "text/html"})
     assert anonymous.status_code in (302, 303) and anonymous.headers["location"].startswith("/login")
+
+
+# ---------------------------------------------------------------- HEAD, the schema, the export
+
+async def test_feeds_and_invites_answer_head_with_the_headers_of_get(api, setup, client):
+    a = await api.activity(setup["program"]["id"], setup["space"]["id"])
+    r = await rsvp(client, a["id"])
+    for url in (f"/programs/{setup['program']['id']}/calendar.ics", path(r["invite_ics_url"]),
+                path(feeds.guest_feed_url(setup["program"]["id"], r["id"], "zoe@example.org"))):
+        got = await client.get(url)
+        head = await client.head(url)
+        assert (got.status_code, head.status_code) == (200, 200), url
+        assert head.content == b""
+        assert head.headers["content-type"] == got.headers["content-type"]
+        assert head.headers.get("etag") == got.headers.get("etag")
+        if "etag" in got.headers:
+            again = await client.head(url, headers={"If-None-Match": got.headers["etag"]})
+            assert again.status_code == 304
+    assert (await client.head(f"/programs/{setup['program']['id'] + 999}/calendar.ics")).status_code == 404
+
+
+async def test_invite_feed_and_qr_files_are_in_the_openapi_schema(client):
+    schema = (await client.get("/schema/openapi.json")).json()
+    paths = schema["paths"]
+    for name in ("/r/{rsvp_id}/invite.ics", "/programs/{program_id}/calendar.ics", "/feeds/guest/{program_id}/{name}",
+                 "/feeds/user/{name}", "/r/{rsvp_id}/qr.png", "/r/{rsvp_id}/qr.svg"):
+        assert name in paths, name
+        assert "get" in paths[name]
+    assert "head" in paths["/programs/{program_id}/calendar.ics"]
+
+
+async def test_the_guests_data_export_gives_their_own_slot_in_their_language(api, setup, client):
+    slots = [{"starts_at": "2027-07-02T11:00", "ends_at": "2027-07-02T11:20"},
+             {"starts_at": "2027-07-02T11:20", "ends_at": "2027-07-02T11:40"}]
+    a = await api.activity(setup["program"]["id"], setup["space"]["id"], title="Massage", starts_at="2027-07-02T11:00",
+                           ends_at="2027-07-02T14:00", slots=slots)
+    r = await rsvp(client, a["id"], slot_id=a["slots"][1]["id"], language="es")
+    got = await client.get(f"/api/rsvps/{r['id']}/data", params={"token": r["manage_url"].split("token=")[1]})
+    [mine] = got.json()["rsvps"]
+    assert mine["starts_at"] == "2027-07-02T11:20:00-04:00" and mine["ends_at"] == "2027-07-02T11:40:00-04:00"
+    assert mine["when"] == ["viernes, 2 de julio de 2027, 11:20 – 11:40 EDT"]

@@ -21,6 +21,7 @@ from planner.calendar.ics import (
     rsvp_uid,
     slot_uid,
 )
+from planner.calendar.when import format_span
 
 NOW = datetime(2026, 5, 1, 9, 15, 27, tzinfo=UTC)
 NEW_YORK = "America/New_York"
@@ -141,7 +142,7 @@ def test_invite_reminder_follows_input_and_can_be_left_out():
 
 
 def test_invite_cancel_has_method_cancel_status_cancelled_and_no_alarm():
-    events = [make_event(7), make_event(8, START + timedelta(days=1))]
+    events = [make_event(7), make_event(7, START + timedelta(days=1), minutes=30)]
     request = vevents(build_invite(make_invite(events, sequence=1)))
     data = build_invite(make_invite(events, method="CANCEL", sequence=2))
 
@@ -169,16 +170,37 @@ def test_invite_uid_stays_stable_and_sequence_follows_input():
     assert utc(second["DTSTART"]) == START + timedelta(hours=2)
 
 
-def test_invite_for_a_residency_has_one_vevent_per_day():
-    days = [make_event(100 + day, START + timedelta(days=day), minutes=240) for day in range(5)]
+def test_invite_for_a_residency_is_one_event_with_its_days_as_rdates():
+    days = [make_event(100, START + timedelta(days=day), minutes=240) for day in range(5)]
     data = build_invite(make_invite(days))
 
     calendar = parse(data)
-    assert len(calendar.walk("VEVENT")) == 5
+    [master] = calendar.walk("VEVENT")
     assert len(calendar.walk("VTIMEZONE")) == 1
-    assert [e["UID"] for e in calendar.walk("VEVENT")] == [f"rsvp-41-slot-{100 + d}@fest.example" for d in range(5)]
+    assert master["UID"] == "rsvp-41-slot-100@fest.example"
+    unfolded = data.replace(b"\r\n ", b"")
+    assert b"RDATE;TZID=America/New_York:20260703T120000,20260704T120000,20260705T120000,20260706T120000,20260707T120000\r\n" in unfolded
     occurrences = expand(data, START - timedelta(days=1), START + timedelta(days=10))
     assert sorted(utc(o["DTSTART"]) for o in occurrences) == [START + timedelta(days=d) for d in range(5)]
+    assert {utc(o["DTEND"]) - utc(o["DTSTART"]) for o in occurrences} == {timedelta(hours=4)}
+
+
+def test_a_residency_day_of_another_length_is_a_recurrence_id_override():
+    days = [make_event(100, START + timedelta(days=day), minutes=240) for day in range(3)]
+    days[1] = make_event(100, START + timedelta(days=1, hours=1), minutes=90)
+    data = build_invite(make_invite(days))
+    master, override = vevents(data)
+    assert master["UID"] == override["UID"]
+    assert utc(override["RECURRENCE-ID"]) == START + timedelta(days=1, hours=1)
+    assert utc(override["DTEND"]) - utc(override["DTSTART"]) == timedelta(minutes=90)
+    occurrences = expand(data, START - timedelta(days=1), START + timedelta(days=10))
+    assert sorted((utc(o["DTSTART"]), utc(o["DTEND"])) for o in occurrences) == [
+        (d.starts_at, d.ends_at) for d in days]
+
+
+def test_an_invite_about_two_uids_is_refused():
+    with pytest.raises(ValueError):
+        build_invite(make_invite([make_event(1), make_event(2, START + timedelta(days=1))]))
 
 
 def test_invite_without_events_or_with_naive_times_is_refused():
@@ -223,16 +245,14 @@ def test_times_land_at_the_right_instant_across_a_daylight_saving_change(starts_
     for data in (invite, feed):
         [vevent] = vevents(data)
         assert (utc(vevent["DTSTART"]), utc(vevent["DTEND"])) == (starts_at, ends_at)
-    # recurring_ical_events mishandles the feed's repeated hour: see the next test.
-    for data in (invite,) if repeated_hour else (invite, feed):
+    for data in (invite, feed):
         [occurrence] = expand(data, starts_at - timedelta(days=1), starts_at + timedelta(days=1))
         assert (utc(occurrence["DTSTART"]), utc(occurrence["DTEND"])) == (starts_at, ends_at)
 
 
-@pytest.mark.xfail(strict=True, reason="recurring_ical_events 3.8 drops `fold` after applying X-WR-TIMEZONE")
 def test_recurring_ical_events_expands_the_feeds_repeated_hour():
-    # The feed is right (icalendar reads 06:30Z, as the test above checks); this
-    # reader moves UTC times into X-WR-TIMEZONE, then loses which 01:30 it was.
+    # With an X-WR-TIMEZONE this reader moved UTC times into it and lost which 01:30 it was;
+    # the feed carries none.
     starts_at = datetime(2026, 11, 1, 6, 30, tzinfo=UTC)
     data = dst_feed(starts_at, starts_at + timedelta(hours=1))
     [occurrence] = expand(data, starts_at - timedelta(days=1), starts_at + timedelta(days=1))
@@ -245,20 +265,23 @@ def test_local_times_are_written_with_the_programme_tzid():
     assert b"DTEND;TZID=America/New_York:20260308T033000\r\n" in data
 
 
-def test_the_repeated_hour_after_fallback_is_written_in_utc():
-    # A TZID local time in the repeated hour means its first pass (RFC 5545 3.3.5),
-    # so the second pass can only be named in UTC; the other end follows.
+def test_both_passes_of_the_repeated_hour_are_written_in_utc():
+    # A TZID local time in the repeated hour is read as the first pass by RFC 5545 and
+    # icalendar, as the second by ical.js and vobject: only UTC means the same to all.
     data = build_invite(make_invite([make_event(starts_at=datetime(2026, 11, 1, 6, 30, tzinfo=UTC))]))
     assert b"DTSTART:20261101T063000Z\r\nDTEND:20261101T073000Z\r\n" in data
     data = build_invite(make_invite([make_event(starts_at=datetime(2026, 11, 1, 5, 30, tzinfo=UTC))]))
     assert b"DTSTART:20261101T053000Z\r\nDTEND:20261101T063000Z\r\n" in data
+    # Ending at 01:30 EDT (the first pass) is as ambiguous as starting there.
     data = build_invite(make_invite([make_event(starts_at=datetime(2026, 11, 1, 4, 30, tzinfo=UTC))]))
-    assert b"DTSTART;TZID=America/New_York:20261101T003000\r\n" in data
+    assert b"DTSTART:20261101T043000Z\r\nDTEND:20261101T053000Z\r\n" in data
+    data = build_invite(make_invite([make_event(starts_at=datetime(2026, 11, 1, 3, 30, tzinfo=UTC))]))
+    assert b"DTSTART;TZID=America/New_York:20261031T233000\r\nDTEND;TZID=America/New_York:20261101T003000\r\n" in data
 
 
 def test_vtimezone_is_present_once_with_the_tzid_used():
     for data in (
-        build_invite(make_invite([make_event(1), make_event(2, START + timedelta(days=200))])),
+        build_invite(make_invite([make_event(1), make_event(1, START + timedelta(days=200))])),
         build_feed("Summer fest", NEW_YORK, [feed_event(i) for i in range(3)], NOW),
         build_feed("Empty fest", NEW_YORK, [], NOW),
     ):
@@ -334,7 +357,7 @@ def test_feed_has_one_vevent_per_slot_and_no_attendee_data():
     calendar = parse(data)
     assert calendar["METHOD"] == "PUBLISH"
     assert calendar["X-WR-CALNAME"] == "Summer fest 2026"
-    assert calendar["X-WR-TIMEZONE"] == NEW_YORK
+    assert "X-WR-TIMEZONE" not in calendar
     vevent_list = calendar.walk("VEVENT")
     assert [e["UID"] for e in vevent_list] == [f"slot-{i}@fest.example" for i in (0, 1, 2, 3, 9)]
     assert [e["STATUS"] for e in vevent_list] == ["CONFIRMED"] * 4 + ["CANCELLED"]
@@ -449,3 +472,30 @@ def test_feed_events_in_another_zone_are_written_in_it_with_their_own_vtimezone(
 def test_a_one_event_invite_uid_names_the_rsvp_alone():
     assert rsvp_uid(41, "fest.example") == "rsvp-41@fest.example"
     assert rsvp_uid(41, "fest.example") != rsvp_slot_uid(41, 7, "fest.example")
+
+
+def test_vtimezone_onsets_are_the_local_time_before_each_change():
+    # RFC 5545 3.6.5: DTSTART of an onset is local time in TZOFFSETFROM. New York springs
+    # forward at 02:00 EST and falls back at 02:00 EDT; London changes at 01:00 GMT and 02:00 BST.
+    data = build_invite(make_invite([make_event(starts_at=datetime(2027, 7, 3, 16, 0, tzinfo=UTC))]))
+    assert b"BEGIN:DAYLIGHT\r\nDTSTART:20270314T020000\r\nTZOFFSETFROM:-0500\r\nTZOFFSETTO:-0400\r\n" in data
+    assert b"BEGIN:STANDARD\r\nDTSTART:20271107T020000\r\nTZOFFSETFROM:-0400\r\nTZOFFSETTO:-0500\r\n" in data
+    london = build_invite(make_invite([make_event(starts_at=datetime(2027, 7, 3, 16, 0, tzinfo=UTC))],
+                                      timezone="Europe/London"))
+    assert b"BEGIN:DAYLIGHT\r\nDTSTART:20270328T010000\r\nTZOFFSETFROM:+0000\r\nTZOFFSETTO:+0100\r\n" in london
+    assert b"BEGIN:STANDARD\r\nDTSTART:20271031T020000\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0000\r\n" in london
+    # A zone without changes still gets its one standard time.
+    tokyo = build_invite(make_invite([make_event()], timezone="Asia/Tokyo"))
+    assert b"TZOFFSETFROM:+0900\r\nTZOFFSETTO:+0900\r\n" in tokyo
+
+
+def test_mail_text_tells_the_two_passes_of_a_repeated_hour_apart():
+    first = format_span(datetime(2027, 10, 31, 0, 30, tzinfo=UTC), datetime(2027, 10, 31, 0, 50, tzinfo=UTC),
+                        "Europe/London", "en-GB")
+    second = format_span(datetime(2027, 10, 31, 1, 30, tzinfo=UTC), datetime(2027, 10, 31, 1, 50, tzinfo=UTC),
+                         "Europe/London", "en-GB")
+    assert first == "Sunday, 31 October 2027, 01:30 – 01:50 BST (UTC+1)"
+    assert second == "Sunday, 31 October 2027, 01:30 – 01:50 GMT (UTC+0)"
+    summer = format_span(datetime(2027, 7, 2, 9, 0, tzinfo=UTC), datetime(2027, 7, 2, 9, 20, tzinfo=UTC),
+                         "Europe/London", "es")
+    assert summer == "viernes, 2 de julio de 2027, 10:00 – 10:20 BST"

@@ -1,6 +1,7 @@
 """A real SMTP server in-process (aiosmtpd) that keeps what it receives."""
 from __future__ import annotations
 
+import asyncio
 import email
 import socket
 from email.message import Message
@@ -11,11 +12,18 @@ from aiosmtpd.controller import Controller
 class Inbox:
     def __init__(self) -> None:
         self.messages: list[Message] = []
+        self.raw: list[bytes] = []  # exactly the bytes accepted, in order
+        self.refused: list[bytes] = []
         self.fail = False
+        self.delay = 0.0  # seconds to think before answering DATA (a slow server)
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.fail:
+            self.refused.append(envelope.content)
             return "451 Try again later"
+        self.raw.append(envelope.content)
         self.messages.append(email.message_from_bytes(envelope.content))
         return "250 OK"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 from email.message import Message
+from email.utils import parseaddr
 
 import icalendar
 import pytest
@@ -68,7 +69,9 @@ async def test_confirmation_change_and_guest_cancel_carry_request_then_cancel(ap
     assert [part.get_content_type() for part in calendar_parts(confirmed)] == ["text/calendar"]
     [event] = calendar.walk("VEVENT")
     assert event["UID"] == f"rsvp-{zoe['id']}@testserver.local"
-    assert event["ORGANIZER"] == "mailto:care@riverside.example"
+    assert event["ORGANIZER"] == f"mailto:{settings.mail_from}"
+    assert confirmed["Reply-To"] == "care@riverside.example"
+    assert parseaddr(confirmed["From"])[1] == settings.mail_from
     assert event["ATTENDEE"] == "mailto:zoe@example.org"
     assert event["DTSTART"].dt.astimezone(UTC) == datetime(2027, 7, 2, 14, 0, tzinfo=UTC)
     # A waitlist message promises nothing for the calendar.

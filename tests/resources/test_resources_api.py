@@ -4,7 +4,7 @@ async def test_programme_gets_its_countrys_resources_publicly(api, client):
     assert r.status_code == 200
     rows = r.json()
     assert rows[0]["name"] and rows[0]["phone"] == "911" and rows[0]["kind"] == "emergency"
-    assert set(rows[0]) == {"name", "kind", "phone", "sms", "url", "hours", "languages", "description"}
+    assert set(rows[0]) == {"name", "kind", "phone", "sms", "url", "hours", "languages", "description", "reviewed"}
     assert isinstance(rows[0]["languages"], list)
 
 

@@ -52,11 +52,12 @@ def test_resources_for_accepts_lowercase_country():
     assert resources_for(" gb ") == resources_for("GB")
 
 
-def test_every_entry_has_exactly_the_public_keys():
-    countries = {r["country"] for r in load_seed()["resources"]} | {"ZZ"}
+def test_every_entry_has_exactly_the_public_keys_and_its_source():
+    countries = {r["country"] for r in load_seed()["resources"]} | {"ZZ", "KE"}
     for country in sorted(countries):
         for entry in resources_for(country):
-            assert tuple(entry) == PUBLIC_KEYS
+            assert tuple(entry) == PUBLIC_KEYS + ("source",)
+            assert entry["source"] in ("curated", "public_list")
             assert set(PUBLIC_KEYS) == {"name", "kind", "phone", "sms", "url", "hours", "languages", "description"}
             assert isinstance(entry["languages"], list)
 
@@ -98,3 +99,11 @@ def test_load_seed_keeps_sources_and_confirmed_by():
 def test_reviewed_on_is_the_seed_review_date():
     assert reviewed_on() == dt.date(2026, 11, 23)
     assert load_seed()["reviewed_on"] == "2026-11-23"
+
+
+def test_resources_for_a_country_outside_the_seed_gets_the_public_lists_numbers_marked_as_such():
+    entries = resources_for("KE")
+
+    assert [(e["kind"], e["phone"], e["source"]) for e in entries[:2]] == [
+        ("emergency", "112", "public_list"), ("crisis_line", "0722 178 177", "public_list")]
+    assert entries[-1]["source"] == "curated" and entries[-1]["name"] == "Backline global concierge"

@@ -1,0 +1,212 @@
+"""Every mail through Python's strict parser, and the story a guest reads when things change before mail leaves."""
+from __future__ import annotations
+
+import dataclasses
+import email
+import email.policy
+import re
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import parsedate_to_datetime
+
+import icalendar
+import pytest
+
+from planner.clock import utcnow
+from planner.mail.render import encoded_words
+from planner.mail.tables import OutboxMessage
+from planner.mail.worker import run_once
+from planner.scheduling.tables import Activity
+from planner.settings import get_settings
+from tests.mail.smtp import start
+
+STRICT = email.policy.default.clone(raise_on_defect=True)
+# A long title with emoji, dashes, accents, CJK and (set in the database, whatever the API allows) a line break.
+TITLE = "Baño de sonido 🎶 — respiración consciente\ncon música en vivo y té 🍵 – Escenario Río, día 3 · 日本語 🧘\u200d♀️"
+ONE_LINE = " ".join(TITLE.split())
+
+
+@pytest.fixture
+def smtp():
+    controller, inbox = start()
+    yield controller, inbox
+    controller.stop()
+
+
+def settings_for(port: int):
+    return dataclasses.replace(get_settings(), smtp_host="127.0.0.1", smtp_port=port, smtp_tls="none")
+
+
+async def send_all(settings, now=None) -> dict:
+    total = {"sent": 0, "failed": 0, "logged": 0, "superseded": 0}
+    for _ in range(50):
+        counts = await run_once(settings, now=now)
+        for key in total:
+            total[key] += counts[key]
+        if not any(counts.values()):
+            return total
+    raise AssertionError("the outbox never drained")
+
+
+def strict(raw: bytes) -> EmailMessage:
+    return email.message_from_bytes(raw, policy=STRICT)
+
+
+def text_of(message: EmailMessage) -> str:
+    # Babel (CLDR) puts a narrow no-break space before AM/PM.
+    return message.get_body(("plain",)).get_content().replace("\u202f", " ")
+
+
+def token(r: dict) -> str:
+    return r["manage_url"].split("token=")[1]
+
+
+def check_headers(raw: bytes, message: EmailMessage, *, programme: str, care: str) -> None:
+    settings = get_settings()
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert max(len(line) for line in head.split(b"\r\n")) <= 78
+    # No empty encoded-word, no encoded-word over 75 characters.
+    assert not re.search(rb"=\?utf-8\?[bq]\?\?=", head, re.I)
+    assert all(len(w) <= 75 for w in re.findall(rb"=\?[^?]+\?[bqBQ]\?[^?]*\?=", head))
+    assert abs(parsedate_to_datetime(message["Date"]) - utcnow()) < timedelta(minutes=10)
+    assert re.fullmatch(r"<[0-9a-f]{32}@testserver\.local>", message["Message-ID"])
+    assert message["From"].addresses[0].display_name == programme
+    assert message["From"].addresses[0].addr_spec == settings.mail_from
+    assert message["Reply-To"].addresses[0].addr_spec == care
+    assert message["Auto-Submitted"] == "auto-generated"
+
+
+def calendar_of(message: EmailMessage) -> tuple[str, icalendar.Calendar] | None:
+    parts = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+    if not parts:
+        return None
+    [part] = parts
+    calendar = icalendar.Calendar.from_ical(part.get_content())
+    return part.get_param("method"), calendar
+
+
+def test_encoded_words_round_trip_any_subject_exactly():
+    for subject in (ONE_LINE, "🎶" * 40, "a — b – c 🍵 d", "x" * 10 + "é" + " " * 3 + "🧘\u200d♀️ end"):
+        words = encoded_words(subject)
+        assert all(w and len(w) <= 75 for w in words)
+        raw = b"Subject: " + "\r\n ".join(words).encode() + b"\r\n\r\nbody\r\n"
+        assert strict(raw)["Subject"] == subject
+
+
+async def test_every_mail_parses_strictly_with_the_guests_own_times_and_language(api, client, smtp):
+    controller, inbox = smtp
+    settings = settings_for(controller.port)
+    p = await api.program(name="Festival Río — Verano 🌞", care_email="cuidado@rio.example", languages=["es", "en"])
+    tent = await api.space(p["id"], "Carpa")
+    studio = await api.space(p["id"], "Estudio")
+    slots = [{"starts_at": f"2027-07-02T10:{m:02d}", "ends_at": f"2027-07-02T{10 + (m + 20) // 60}:{(m + 20) % 60:02d}"}
+             for m in (0, 20, 40)]
+    massage = await api.activity(p["id"], tent["id"], title="Masaje", starts_at="2027-07-02T10:00",
+                                 ends_at="2027-07-02T11:00", capacity=1, slots=slots)
+    await Activity.update({Activity.title: TITLE}).where(Activity.id == massage["id"])
+    days = [{"starts_at": f"2027-07-0{d}T10:00", "ends_at": f"2027-07-0{d}T14:00"} for d in (3, 4)]
+    residency = await api.activity(p["id"], studio["id"], kind="residency", rsvp_mode="apply", title="Residencia",
+                                   starts_at="2027-07-03T10:00", ends_at="2027-07-04T14:00", capacity=2, slots=days)
+    dinner = await api.activity(p["id"], studio["id"], kind="dinner", rsvp_mode="invite", title="Cena",
+                                starts_at="2027-07-05T20:00", ends_at="2027-07-05T22:00", capacity=4)
+
+    lola = (await client.post(f"/api/activities/{massage['id']}/rsvps", json={
+        "name": "Lola", "email": "lola@example.org", "slot_id": massage["slots"][1]["id"], "language": "es"})).json()
+    await client.post(f"/api/activities/{massage['id']}/rsvps", json={
+        "name": "Ben", "email": "ben@example.org", "slot_id": massage["slots"][1]["id"], "language": "en"})
+    kai = (await client.post(f"/api/activities/{residency['id']}/rsvps", json={
+        "name": "Kai", "email": "kai@example.org", "language": "es"})).json()
+    await api.post(f"/api/activities/{dinner['id']}/invitations", {"name": "Noa", "email": "noa@example.org"}, expect=201)
+    await send_all(settings)
+    await api.post(f"/api/rsvps/{kai['id']}/approve", expect=200)
+    await send_all(settings)
+    await api.patch(f"/api/activities/{massage['id']}", {"what_to_bring": "Agua"}, expect=200)
+    await send_all(settings)
+    assert (await client.post(f"/api/rsvps/{lola['id']}/cancel", params={"token": token(lola)})).status_code == 200
+    assert (await send_all(settings))["failed"] == 0
+
+    assert len(inbox.raw) >= 8
+    ids = set()
+    for raw in inbox.raw:
+        message = strict(raw)  # raises on any defect
+        check_headers(raw, message, programme="Festival Río — Verano 🌞", care="cuidado@rio.example")
+        ids.add(message["Message-ID"])
+        got = calendar_of(message)
+        if got:
+            method, calendar = got
+            assert method == str(calendar["METHOD"])
+            assert str(calendar.walk("VEVENT")[0]["ORGANIZER"]) == f"mailto:{get_settings().mail_from}"
+    assert len(ids) == len(inbox.raw)
+
+    lolas = [strict(raw) for raw in inbox.raw if b"lola@example.org" in raw.split(b"\r\n\r\n")[0]]
+    assert [m["Subject"] for m in lolas][0].endswith(ONE_LINE)  # the title, every character, on one line
+    for message in lolas:
+        text = text_of(message)
+        # Her own 20-minute slot, in Spanish, with the zone: not the activity's hour.
+        assert "viernes, 2 de julio de 2027, 10:20 – 10:40 EDT" in text, text
+        assert "10:00" not in text
+    methods = [calendar_of(m)[0] if calendar_of(m) else None for m in lolas]
+    assert methods == ["REQUEST", "REQUEST", "CANCEL"]
+    bens = [strict(raw) for raw in inbox.raw if b"To: ben@example.org" in raw]
+    assert "Friday, July 2, 2027, 10:20 AM – 10:40 AM EDT" in text_of(bens[-1])
+    [kais_confirmation] = [strict(raw) for raw in inbox.raw if b"To: kai@example.org" in raw and b"text/calendar" in raw]
+    text = text_of(kais_confirmation)
+    assert "sábado, 3 de julio de 2027, 10:00 – 14:00 EDT" in text and "domingo, 4 de julio de 2027" in text
+    [noa] = [strict(raw) for raw in inbox.raw if b"To: noa@example.org" in raw]
+    assert noa["Content-Language"] == "es" and "lunes, 5 de julio de 2027" in text_of(noa)
+
+
+async def test_a_guest_who_cancels_before_the_mail_leaves_gets_no_stale_confirmation(api, setup, client, smtp):
+    controller, inbox = smtp
+    settings = settings_for(controller.port)
+    a = await api.activity(setup["program"]["id"], setup["space"]["id"], title="Sound bath", capacity=1)
+    ana = (await client.post(f"/api/activities/{a['id']}/rsvps", json={"name": "Ana", "email": "ana@example.org"})).json()
+    ben = (await client.post(f"/api/activities/{a['id']}/rsvps", json={"name": "Ben", "email": "ben@example.org"})).json()
+    await api.patch(f"/api/activities/{a['id']}", {"starts_at": "2027-07-02T12:00", "ends_at": "2027-07-02T13:00"}, expect=200)
+    assert (await client.post(f"/api/rsvps/{ana['id']}/cancel", params={"token": token(ana)})).status_code == 200
+    assert (ana["status"], ben["status"]) == ("confirmed", "waitlisted")
+    assert await OutboxMessage.count() == 5  # confirmed, waitlisted, updated, cancelled, promoted
+
+    counts = await send_all(settings)
+    assert counts["failed"] == 0
+    anas = [strict(raw) for raw in inbox.raw if b"To: ana@example.org" in raw]
+    # Only the news that is still true: no "You're confirmed", no "Updated"; and no invite to take back.
+    assert [m["Subject"] for m in anas] == ["Cancelled: Sound bath"]
+    assert calendar_of(anas[0]) is None
+    bens = [strict(raw) for raw in inbox.raw if b"To: ben@example.org" in raw]
+    assert [m["Subject"] for m in bens] == ["A place opened up: you're confirmed for Sound bath"]
+    method, _ = calendar_of(bens[0])
+    assert method == "REQUEST"
+    assert "12:00 PM – 1:00 PM EDT" in text_of(bens[0])
+    assert await OutboxMessage.count().where(OutboxMessage.sent_at.is_null()) == 0
+    dropped = await OutboxMessage.select(OutboxMessage.kind).where(OutboxMessage.last_error.like("superseded:%"))
+    assert sorted(row["kind"] for row in dropped) == ["activity_changed", "confirmed", "waitlisted"]
+
+
+async def test_a_confirmation_and_a_waiting_update_arrive_as_one_message(api, setup, client, smtp):
+    controller, inbox = smtp
+    settings = settings_for(controller.port)
+    a = await api.activity(setup["program"]["id"], setup["space"]["id"], title="Breathwork")
+    await client.post(f"/api/activities/{a['id']}/rsvps", json={"name": "Cleo", "email": "cleo@example.org"})
+    await api.patch(f"/api/activities/{a['id']}", {"starts_at": "2027-07-02T15:00", "ends_at": "2027-07-02T16:00"}, expect=200)
+    await send_all(settings)
+    [message] = [strict(raw) for raw in inbox.raw]
+    assert message["Subject"] == "You're confirmed: Breathwork"
+    assert "3:00 PM – 4:00 PM EDT" in text_of(message)
+    [event] = calendar_of(message)[1].walk("VEVENT")
+    assert event["DTSTART"].dt.hour == 15
+
+
+async def test_a_retry_carries_the_same_message_id(api, setup, client, smtp):
+    controller, inbox = smtp
+    settings = settings_for(controller.port)
+    a = await api.activity(setup["program"]["id"], setup["space"]["id"])
+    await client.post(f"/api/activities/{a['id']}/rsvps", json={"name": "Dee", "email": "dee@example.org"})
+    inbox.fail = True
+    assert (await run_once(settings))["failed"] == 1
+    inbox.fail = False
+    assert (await send_all(settings, now=utcnow() + timedelta(minutes=5)))["sent"] == 1
+    [refused] = inbox.refused
+    [accepted] = inbox.raw
+    assert strict(refused)["Message-ID"] == strict(accepted)["Message-ID"]
+    assert strict(refused)["Date"] == strict(accepted)["Date"]
