@@ -221,6 +221,10 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/r/{rsvp_id:int}/invite.ics"): Access(GUEST),
     ("GET", "/feeds/guest/{program_id:int}/{name:str}"): Access(GUEST, params={"name": "{rsvp_id}.ics"}),
     ("GET", "/feeds/user/{name:str}"): Access(OWNER, params={"name": "{organizer_id}.ics"}),
+    ("HEAD", "/programs/{program_id:int}/calendar.ics"): Access(PUBLIC),
+    ("HEAD", "/r/{rsvp_id:int}/invite.ics"): Access(GUEST),
+    ("HEAD", "/feeds/guest/{program_id:int}/{name:str}"): Access(GUEST, params={"name": "{rsvp_id}.ics"}),
+    ("HEAD", "/feeds/user/{name:str}"): Access(OWNER, params={"name": "{organizer_id}.ics"}),
 }
 
 # Names an outsider must never read in a denial.
