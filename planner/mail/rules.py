@@ -58,6 +58,7 @@ ABSORBS = {
     "activity_changed": ("activity_changed",),
     "waitlisted": ("waitlisted",),
     "offered": ("offered",),
+    "link_resent": ("link_resent",),
 }
 
 

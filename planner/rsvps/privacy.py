@@ -56,11 +56,13 @@ async def erase_guest(rsvp_id: Any, token: str | None, *, now: datetime) -> None
         if x["status"] in ACTIVE:
             await _cancel(x["id"], now=now, by_guest=True, reason="erased by the guest")
     ids = [x["id"] for x in rows]
+    # One placeholder for all of the guest's RSVPs, so that reports still count them as one person.
+    placeholder = erased_email(min(ids))
     async with write_transaction():
         for rid in ids:
             # A fresh ticket code too: the old QR must not admit anyone.
             await Rsvp.update({
-                Rsvp.name: ERASED_NAME, Rsvp.email: erased_email(rid), Rsvp.answers: {}, Rsvp.note: "",
+                Rsvp.name: ERASED_NAME, Rsvp.email: placeholder, Rsvp.answers: {}, Rsvp.note: "",
                 Rsvp.ticket_code: new_code(), Rsvp.updated_at: now,
             }).where(Rsvp.id == rid)
         invitations = await Invitation.select(Invitation.id).where(

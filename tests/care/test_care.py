@@ -214,3 +214,18 @@ async def test_care_messages_go_with_the_sensitive_answers_purge(api, setup, cli
     assert await CareMessage.count() == 1
     await purge_sensitive_answers(now=datetime(2027, 8, 8, 1, tzinfo=UTC), retention_days=30)
     assert await CareMessage.count() == 0
+
+
+async def test_care_message_text_stays_out_of_the_log_without_smtp(api, setup, client, caplog):
+    g = await guest(api, client, setup)
+    secret = "I have been struggling since the tour started"
+    r = await client.post(f"/api/rsvps/{g['id']}/care", params={"token": g["token"]}, json={"message": secret})
+    assert r.status_code == 202, r.text
+    no_smtp = dataclasses.replace(get_settings(), smtp_host="")
+    with caplog.at_level("INFO", logger="planner.mail"):
+        while any((await run_once(no_smtp)).values()):
+            pass
+    logged = "\n".join(rec.getMessage() for rec in caplog.records)
+    assert "no SMTP host set" in logged  # the mail was handled and logged...
+    assert secret not in logged  # ...but not what the guest wrote
+    assert await OutboxMessage.count().where((OutboxMessage.kind == "care") & OutboxMessage.sent_at.is_not_null()) == 1
