@@ -109,7 +109,8 @@ def planner_server(*, workers: int, env: dict[str, str], tmp: Path, tag: str) ->
     port = free_port()
     argv = [sys.executable, "-m", "planner.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
             "--workers", str(workers), "--log-level", "warning"]
-    e = dict(env, PLANNER_BASE_URL=f"http://127.0.0.1:{port}")
+    # Every simulated guest comes from 127.0.0.1: the per-client RSVP limit would cut the rush short.
+    e = dict(env, PLANNER_BASE_URL=f"http://127.0.0.1:{port}", PLANNER_RSVP_LIMIT="0")
     return Server(f"planner serve --workers {workers}", argv, e, port, tmp / f"planner-{tag}-w{workers}.log", tmp)
 
 

@@ -12,7 +12,6 @@ from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.middleware import DefineMiddleware
-from litestar.openapi import OpenAPIConfig
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Template
 from litestar.static_files import create_static_files_router
@@ -26,6 +25,7 @@ from planner.errors import PlannerError
 from planner.i18n import LazyText, _l, gettext
 from planner.language_web import language_middleware
 from planner.headers import security_headers
+from planner.openapi import declare_errors, openapi_config
 from planner.pages import page_handlers
 from planner.paths import asset_dir
 from planner.settings import Settings, get_settings
@@ -145,6 +145,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     ]
     for extra in _optional_handlers():
         route_handlers.extend(extra)
+    declare_errors(route_handlers)
 
     stop = asyncio.Event()
     tasks: list[asyncio.Task] = []
@@ -186,7 +187,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
             Exception: internal_error_handler,
         },
         type_encoders={LazyText: str},
-        openapi_config=OpenAPIConfig(title="Festival wellness planner", version="0.1.0", path="/schema"),
+        openapi_config=openapi_config("Festival wellness planner", "0.1.0"),
         before_request=_before_request,
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],

@@ -37,6 +37,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+MAX_HEADER_BYTES = 32 * 1024  # a request line and headers larger than this are refused
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -44,6 +47,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     uvicorn.run(
         "planner.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
         log_level=args.log_level, proxy_headers=False, access_log=args.access_log, timeout_graceful_shutdown=5,
+        # Bounds against slow or greedy clients that the server itself can enforce; header and body
+        # read timeouts belong to the reverse proxy (see README, "In production").
+        timeout_keep_alive=args.timeout_keep_alive, h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        limit_concurrency=args.limit_concurrency,
     )
     return 0
 
@@ -145,7 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--workers", type=int, default=1)
     s.add_argument("--log-level", default="info")
-    s.add_argument("--access-log", action="store_true")
+    s.add_argument("--access-log", action="store_true", help="log each request (personal-link tokens are redacted)")
+    s.add_argument("--timeout-keep-alive", type=int, default=5, help="seconds an idle connection is kept open")
+    s.add_argument("--limit-concurrency", type=int, default=None,
+                   help="connections per worker before new ones get 503 (default: no limit)")
     s.set_defaults(func=cmd_serve)
     m = sub.add_parser("migrate", help="apply pending migrations and exit")
     m.set_defaults(func=cmd_migrate)

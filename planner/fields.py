@@ -5,7 +5,8 @@ import csv
 import io
 import json
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from planner.errors import PlannerError
 from planner.i18n import _l
@@ -70,9 +71,12 @@ def csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
             extra={"problems": [{"line": line, "error": _l("Stray carriage return.")}]},
         )
     reader = csv.reader(io.StringIO(text))
+    ended = 0
     try:
         for row in reader:
-            yield reader.line_num, row
+            # The line a row starts on: a quoted cell may run over several lines.
+            yield ended + 1, row
+            ended = reader.line_num
     except csv.Error as exc:
         raise PlannerError(_l("Line {line} cannot be read as CSV: {problem}.", line=reader.line_num, problem=str(exc)),
                            extra={"problems": [{"line": reader.line_num, "error": str(exc)}]}) from None

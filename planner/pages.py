@@ -274,6 +274,8 @@ async def activity_action(request: Request, activity_id: int, action: str, user:
         else:
             raise PlannerError("Unknown action.", "not_found")
     except PlannerError as exc:
+        if exc.code in ("unauthorized", "forbidden", "not_found"):
+            raise  # answered like every other page: login, 403 or 404, and nothing about the activity
         from urllib.parse import quote
 
         return Redirect(f"/activities/{activity_id}/manage?e={quote(exc.message)}", status_code=303)

@@ -19,7 +19,7 @@ LAST_ORGANIZER = "{email} is the last organizer of this programme. Make someone 
 
 def _role(value: str | None) -> str:
     if value not in ROLES:
-        raise PlannerError("role must be organizer or staff.", extra={"field": "role"})
+        raise PlannerError(_l("The role must be one of: {roles}.", roles=", ".join(ROLES)), extra={"field": "role"})
     return value
 
 

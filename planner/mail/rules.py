@@ -57,6 +57,7 @@ ABSORBS = {
     "activity_changed": ("activity_changed",),
     "waitlisted": ("waitlisted",),
     "offered": ("offered",),
+    "link_resent": ("link_resent",),
 }
 
 

@@ -29,7 +29,6 @@ from datetime import datetime, timedelta
 import aiosmtplib
 from piccolo.query.functions.aggregate import Min
 
-from planner.care.rules import purge as purge_care_messages
 from planner.clock import utcnow
 from planner.db import is_postgres, raw, write_transaction
 from planner.mail.render import Letter, compose
@@ -224,7 +223,6 @@ class Outbox:
                     await expire_offers(now=now)
                     if last_purge is None or now - last_purge > timedelta(hours=1):
                         await purge_sensitive_answers(now=now, retention_days=self.settings.sensitive_retention_days)
-                        await purge_care_messages(now=now, retention_days=self.settings.sensitive_retention_days)
                         last_purge = now
                     counts = await self.run_once(now=now)
                     # Full batches, and dropped messages (which may have held up later ones), go round at once.

@@ -8,9 +8,10 @@ SVG needs no stylesheet and no script.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
-from typing import Any, Callable
+from typing import Any
 
 # Calm, colour-blind-safe (Okabe-Ito) fills with AA contrast against white for their labels' ink.
 COLOURS = ("#0b6e99", "#d55e00", "#6b5b95", "#009e73")
@@ -68,16 +69,20 @@ def describe(chart: Chart, t: Callable[[str], str]) -> str:
 
 # ---------------------------------------------------------------- SVG
 
-def svg(chart: Chart, t: Callable[[str], str], *, width: int = 640, height: int = 300) -> str:
-    """The chart as an inline SVG element (role img, labelled by its title and description)."""
-    left, right, top, bottom = 44, 12, 16, 64
-    legend = 22 if len(chart.series) > 1 else 0
+def svg(chart: Chart, t: Callable[[str], str], *, width: int = 420) -> str:
+    """The chart as an inline SVG element (role img, labelled by its title and description). Drawn small
+    (420 wide) with 12-14 px text, so that it stays readable when a phone shows it at 300 px."""
+    n = max(len(chart.categories), 1)
+    rotate = n > 6
+    left, right, top, bottom = 40, 8, 18, (74 if rotate else 30)
+    legend = 22 * len(chart.series) if len(chart.series) > 1 else 0
+    height = 190 + bottom + legend
     plot_w, plot_h = width - left - right, height - top - bottom - legend
     ymax = chart.top
     tid, did = f"{chart.id}-title", f"{chart.id}-desc"
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-labelledby="{tid} {did}" preserveAspectRatio="xMidYMid meet">',
+        (f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" role="img" '
+         f'aria-labelledby="{tid} {did}" preserveAspectRatio="xMidYMid meet">'),
         f'<title id="{tid}">{escape(chart.title)}</title>',
         f'<desc id="{did}">{escape(describe(chart, t))}</desc>',
         f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
@@ -86,8 +91,7 @@ def svg(chart: Chart, t: Callable[[str], str], *, width: int = 640, height: int 
         v = ymax * i // 5
         y = top + plot_h - plot_h * i / 5
         out.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}" stroke-width="1"/>')
-        out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="{INK}" font-family="sans-serif">{v}</text>')
-    n = max(len(chart.categories), 1)
+        out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="12" fill="{INK}" font-family="sans-serif">{v}</text>')
     band = plot_w / n
     k = max(len(chart.series), 1)
     bar_w = max(2.0, min(40.0, band * 0.8 / k))
@@ -107,23 +111,23 @@ def svg(chart: Chart, t: Callable[[str], str], *, width: int = 640, height: int 
             if n <= 16:
                 label = escape(str(v))
                 out.append(f'<text x="{x + bar_w / 2:.1f}" y="{top + plot_h - (plot_h * chart.numeric(v) / ymax if ymax else 0) - 4:.1f}" '
-                           f'text-anchor="middle" font-size="10" fill="{INK}" font-family="sans-serif">{label}</text>')
+                           f'text-anchor="middle" font-size="12" fill="{INK}" font-family="sans-serif">{label}</text>')
         cx = left + band * ci + band / 2
-        label = escape(_short(cat, max(4, int(band / 6.5))))
-        if n > 8:
-            out.append(f'<text x="{cx:.1f}" y="{top + plot_h + 14:.1f}" font-size="11" fill="{INK}" font-family="sans-serif" '
-                       f'text-anchor="end" transform="rotate(-35 {cx:.1f} {top + plot_h + 14:.1f})">{label}</text>')
+        if rotate:
+            label = escape(_short(cat, 12))
+            out.append(f'<text x="{cx:.1f}" y="{top + plot_h + 14:.1f}" font-size="13" fill="{INK}" font-family="sans-serif" '
+                       f'text-anchor="end" transform="rotate(-40 {cx:.1f} {top + plot_h + 14:.1f})">{label}</text>')
         else:
-            out.append(f'<text x="{cx:.1f}" y="{top + plot_h + 16:.1f}" text-anchor="middle" font-size="11" fill="{INK}" '
+            label = escape(_short(cat, max(4, int(band / 7.5))))
+            out.append(f'<text x="{cx:.1f}" y="{top + plot_h + 18:.1f}" text-anchor="middle" font-size="13" fill="{INK}" '
                        f'font-family="sans-serif">{label}</text>')
     out.append(f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="{INK}" stroke-width="1"/>')
     if legend:
-        x = left
-        y = height - 10
+        # One series per line: long names in any language fit.
         for si, s in enumerate(chart.series):
-            out.append(f'<rect x="{x}" y="{y - 10}" width="12" height="12" fill="{COLOURS[si % len(COLOURS)]}"/>')
-            out.append(f'<text x="{x + 16}" y="{y}" font-size="12" fill="{INK}" font-family="sans-serif">{escape(s.name)}</text>')
-            x += 28 + int(len(s.name) * 6.8)
+            y = top + plot_h + bottom + 16 + 22 * si
+            out.append(f'<rect x="{left}" y="{y - 11}" width="13" height="13" fill="{COLOURS[si % len(COLOURS)]}"/>')
+            out.append(f'<text x="{left + 19}" y="{y}" font-size="13" fill="{INK}" font-family="sans-serif">{escape(s.name)}</text>')
     if not chart.has_data:
         out.append(f'<text x="{left + plot_w / 2:.1f}" y="{top + plot_h / 2:.1f}" text-anchor="middle" font-size="14" fill="{INK}" '
                    f'font-family="sans-serif">{escape(chart.empty)}</text>')

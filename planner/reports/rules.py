@@ -13,13 +13,14 @@ Definitions (one place for each):
   at its check-ins.
 - sessions held: slots of activities not cancelled that have started.
 
-The query count does not grow with guests, RSVPs or check-ins: every figure comes from an
-aggregate, and dimensions (day, kind, space, language, country) are grouped in SQL.
+The query count does not grow with guests, RSVPs, check-ins, activities or days: seats, RSVPs,
+admissions and hand-outs come from aggregates grouped by slot; distinct people come from one
+statement with a row per (slot, person), counted here for every dimension.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -75,7 +76,7 @@ class Counts:
     kits_handed_out: int = 0
     people: int = 0
 
-    def add(self, other: "Counts") -> None:
+    def add(self, other: Counts) -> None:
         for f in self.__dataclass_fields__:
             if f != "people":
                 setattr(self, f, getattr(self, f) + getattr(other, f))
@@ -118,18 +119,19 @@ async def _slots(pids: str) -> list[dict]:
 
 
 def _rsvp_sql(pids: str) -> str:
+    # "Was this RSVP ever admitted?" is an indexed EXISTS on checkin (rsvp, slot), once per RSVP.
     return f"""
-SELECT r.slot, r.language,
-       CASE WHEN r.status IN ('confirmed', 'offered') OR adm.rsvp IS NOT NULL THEN 1 ELSE 0 END AS seated,
-       CASE WHEN adm.rsvp IS NOT NULL THEN 1 ELSE 0 END AS admitted,
-       CASE WHEN r.status = 'waitlisted'
-              OR (r.waitlisted_at IS NOT NULL AND r.promoted_at IS NULL
-                  AND r.status NOT IN ('confirmed', 'offered') AND adm.rsvp IS NULL) THEN 1 ELSE 0 END AS unserved,
-       CASE WHEN r.email LIKE '%@{WALKIN_DOMAIN}' THEN 1 ELSE 0 END AS walkin,
-       count(*) AS n, sum(1 + r.guests) AS seats
-FROM rsvp r
-LEFT JOIN (SELECT DISTINCT rsvp FROM checkin WHERE program IN ({pids})) adm ON adm.rsvp = r.id
-WHERE r.program IN ({pids})
+SELECT x.slot, x.language,
+       CASE WHEN x.status IN ('confirmed', 'offered') OR x.adm THEN 1 ELSE 0 END AS seated,
+       CASE WHEN x.adm THEN 1 ELSE 0 END AS admitted,
+       CASE WHEN x.status = 'waitlisted'
+              OR (x.waitlisted_at IS NOT NULL AND x.promoted_at IS NULL
+                  AND x.status NOT IN ('confirmed', 'offered') AND NOT x.adm) THEN 1 ELSE 0 END AS unserved,
+       CASE WHEN x.email LIKE '%@{WALKIN_DOMAIN}' THEN 1 ELSE 0 END AS walkin,
+       count(*) AS n, sum(1 + x.guests) AS seats
+FROM (SELECT r.slot, r.language, r.status, r.waitlisted_at, r.promoted_at, r.email, r.guests,
+             EXISTS (SELECT 1 FROM checkin c WHERE c.rsvp = r.id) AS adm
+      FROM rsvp r WHERE r.program IN ({pids})) x
 GROUP BY 1, 2, 3, 4, 5, 6
 """
 
@@ -147,30 +149,15 @@ GROUP BY 1, 2
 
 # A person is their email; a check-in whose RSVP row is gone is one person on its own.
 PERSON = "COALESCE(r.email, 'checkin:' || CAST(c.id AS VARCHAR(20)))"
-PEOPLE_KEYS = {
-    "total": "0",
-    "program": "c.program",
-    "activity": "a.id",
-    "kind": "a.kind",
-    "space": "s.space",
-    "language": "COALESCE(r.language, '')",
-    "country": "p.country",
-    "day": "d.column2",
-}
 
 
-def _people_sql(pids: str, key: str, day_values: str) -> str:
-    day_join = f"JOIN (VALUES {day_values}) d ON d.column1 = c.slot" if key == "day" else ""
+def _people_sql(pids: str) -> str:
+    # One row per person and slot they were admitted to: every "distinct people" figure (by day, kind,
+    # space, language, country, activity, programme) is counted from these rows, in one statement.
     return f"""
-SELECT {PEOPLE_KEYS[key]} AS k, count(DISTINCT {PERSON}) AS people
-FROM checkin c
-LEFT JOIN rsvp r ON r.id = c.rsvp
-JOIN slot s ON s.id = c.slot
-JOIN activity a ON a.id = s.activity
-JOIN program p ON p.id = c.program
-{day_join}
+SELECT DISTINCT c.slot, COALESCE(r.language, '') AS language, {PERSON} AS person
+FROM checkin c LEFT JOIN rsvp r ON r.id = c.rsvp
 WHERE c.program IN ({pids})
-GROUP BY 1
 """
 
 
@@ -191,7 +178,7 @@ def _day(value: Any, tz: ZoneInfo) -> date:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value.astimezone(tz).date()
 
 
@@ -200,7 +187,7 @@ def _aware(value: Any) -> datetime | None:
         return None
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 async def build(program_ids: list[int] | None, *, now: datetime) -> Report:
@@ -213,10 +200,10 @@ async def build(program_ids: list[int] | None, *, now: datetime) -> Report:
     slots = await _slots(pids)
     act = {a["id"]: a for a in activities}
 
+    slot_of = {s["id"]: s for s in slots}
     # Each slot's day, and the seats it offers: activations offer each slot; a residency or dinner
     # offers its capacity once (one RSVP covers every day), counted on its first slot.
     slot_day: dict[int, date] = {}
-    slot_seats: dict[int, int] = {}
     first_slot: dict[int, int] = {}
     slots_of: dict[int, int] = {}
     for s in slots:
@@ -239,7 +226,6 @@ async def build(program_ids: list[int] | None, *, now: datetime) -> Report:
                 c.seats = s["capacity"]
             elif first_slot[a["id"]] == s["id"]:
                 c.seats = a["capacity"]
-    slot_of = {s["id"]: s for s in slots}
 
     # Language is a property of an RSVP: counts by language come from the same grouped rows.
     by_language: dict[str, Counts] = {}
@@ -264,13 +250,17 @@ async def build(program_ids: list[int] | None, *, now: datetime) -> Report:
             target.kits_handed_out += int(row["kits"] or 0)
             target.walk_ins += int(row["walkins"] or 0)
 
-    day_values = ",".join(f"({sid}, '{d.isoformat()}')" for sid, d in slot_day.items())
-    people: dict[str, dict] = {}
-    for key in ("total", "activity", "kind", "space", "language", "country", "day", "program"):
-        if key == "day" and not day_values:
-            people[key] = {}
-            continue
-        people[key] = {str(r["k"]): int(r["people"]) for r in await raw(_people_sql(pids, key, day_values))}
+    people_sets: dict[str, dict[str, set]] = {k: {} for k in ("total", "activity", "kind", "space", "language", "country", "day", "program")}
+    for row in await raw(_people_sql(pids)):
+        s = slot_of.get(row["slot"])
+        a = act.get(s["activity"]) if s else None
+        keys = {"total": "0", "language": row["language"] or ""}
+        if a is not None:
+            keys.update(activity=str(a["id"]), kind=a["kind"], space=str(s["space"]), country=country[a["program"]],
+                        day=slot_day[s["id"]].isoformat(), program=str(a["program"]))
+        for dim, k in keys.items():
+            people_sets[dim].setdefault(k, set()).add(row["person"])
+    people = {dim: {k: len(v) for k, v in groups.items()} for dim, groups in people_sets.items()}
 
     def group(keyf) -> dict[Any, Counts]:
         out: dict[Any, Counts] = {}
@@ -316,7 +306,7 @@ async def build(program_ids: list[int] | None, *, now: datetime) -> Report:
     def dimension(name: str, keyf, label, order=None) -> list[dict]:
         rows = []
         for k, c in group(keyf).items():
-            c.people = people[name].get(str(k), 0)
+            c.people = people[name].get(k.isoformat() if isinstance(k, date) else str(k), 0)
             rows.append({"key": k if not isinstance(k, date) else k.isoformat(), "label": label(k), **c.as_dict()})
         rows.sort(key=order or (lambda r: str(r["label"])))
         return rows

@@ -6,9 +6,10 @@ has none to give.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable
+from typing import Any
 
 from babel import Locale
 from babel.dates import format_date
@@ -71,7 +72,7 @@ def _language_label(code: str, lang: str) -> str:
 
 def build_view(report: Report, *, lang: str, shareable: bool, title: str) -> ReportView:
     t: Callable[[str], str] = translations(lang).gettext
-    s = lambda n: small(n, shareable)  # noqa: E731
+    s = lambda n: small(n, shareable)
     tot = report.totals
     p0 = report.programs[0] if len(report.programs) == 1 else None
     if p0:
@@ -179,4 +180,4 @@ def build_view(report: Report, *, lang: str, shareable: bool, title: str) -> Rep
                       tables=tables, notes=notes, feedback=feedback)
 
 
-__all__ = ["ReportView", "Table", "ChartView", "build_view", "mask"]
+__all__ = ["ChartView", "ReportView", "Table", "build_view", "mask"]

@@ -114,8 +114,8 @@ async def resources_action(request: Request, program_id: int, user: User = Depen
         else:
             raise PlannerError("Unknown action.", "not_found")
     except PlannerError as exc:
-        if exc.code in ("not_found", "forbidden", "unauthorized"):
-            raise
+        if exc.code in ("unauthorized", "forbidden", "not_found"):
+            raise  # answered like every other page: login, 403 or 404
         return Redirect(f"/programs/{program_id}/resources?e={quote(exc.message)}", status_code=303)
     return Redirect(f"/programs/{program_id}/resources?m={action}#r{rid or ''}", status_code=303)
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from planner.audit.rules import record
 from planner.calendar.when import format_days, rsvp_days
-from planner.care.rules import erase_sender
+from planner.care.rules import erase_sender, purge as purge_care_messages
 from planner.db import write_transaction
 from planner.fields import loads
 from planner.mail.tables import OutboxMessage
@@ -56,11 +56,13 @@ async def erase_guest(rsvp_id: Any, token: str | None, *, now: datetime) -> None
         if x["status"] in ACTIVE:
             await _cancel(x["id"], now=now, by_guest=True, reason="erased by the guest")
     ids = [x["id"] for x in rows]
+    # One placeholder for all of the guest's RSVPs, so that reports still count them as one person.
+    placeholder = erased_email(min(ids))
     async with write_transaction():
         for rid in ids:
             # A fresh ticket code too: the old QR must not admit anyone.
             await Rsvp.update({
-                Rsvp.name: ERASED_NAME, Rsvp.email: erased_email(rid), Rsvp.answers: {}, Rsvp.note: "",
+                Rsvp.name: ERASED_NAME, Rsvp.email: placeholder, Rsvp.answers: {}, Rsvp.note: "",
                 Rsvp.ticket_code: new_code(), Rsvp.updated_at: now,
             }).where(Rsvp.id == rid)
         invitations = await Invitation.select(Invitation.id).where(
@@ -68,6 +70,8 @@ async def erase_guest(rsvp_id: Any, token: str | None, *, now: datetime) -> None
         for inv in invitations:
             await Invitation.update({Invitation.name: ERASED_NAME, Invitation.email: erased_email(inv["id"], "invitation"),
                                      Invitation.used: True}).where(Invitation.id == inv["id"])
+        # What they wrote to the care team goes with them.
+        await erase_sender(r0["program"], email)
         # Unsent mail has nothing left to say; sent mail keeps only that a message of its kind went out.
         await OutboxMessage.delete().where(
             ((OutboxMessage.to_addr == email) | OutboxMessage.rsvp.is_in(ids)) & OutboxMessage.sent_at.is_null())
@@ -82,7 +86,9 @@ async def erase_guest(rsvp_id: Any, token: str | None, *, now: datetime) -> None
 
 
 async def purge_sensitive_answers(*, now: datetime, retention_days: int) -> int:
-    """Drop answers to sensitive questions once a programme ended more than retention_days ago."""
+    """Drop answers to sensitive questions once a programme ended more than retention_days ago.
+    Messages to the care team go by the same rule, at the same time."""
+    await purge_care_messages(now=now, retention_days=retention_days)
     cutoff = (now - timedelta(days=retention_days)).date()
     programs = [p["id"] for p in await Program.select(Program.id).where(Program.ends_on < cutoff)]
     if not programs:

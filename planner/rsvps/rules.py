@@ -18,6 +18,7 @@ from planner.db import is_postgres, locked, raw, slot_lock, write_transaction
 from planner.errors import PlannerError, not_found
 from planner.fields import SafeCsvWriter, csv_rows, loads
 from planner.i18n import _l, _nl
+from planner.inputs import check_text
 from planner.mail.rules import enqueue, enqueue_many, message_row
 from planner.terms import Term
 from planner.rsvps.tables import ERASED_DOMAIN, Invitation, Question, Rsvp
@@ -812,6 +813,7 @@ def parse_invite_csv(text: str) -> tuple[list[dict], list[dict]]:
             continue
         name, email = row[0].strip(), row[1].strip()
         try:
+            check_text(name, "name")  # a quoted cell may hold a line break or a control character
             email = normalise_email(email)
             if not name:
                 raise PlannerError("The name is empty.")

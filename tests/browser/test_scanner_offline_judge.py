@@ -3,14 +3,13 @@ page decides from the pack, and the slot it would send, give the same result whe
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
 from planner.tickets.pack import code_hash
-from tests.browser.conftest import ROOT, _local, add_staff, rsvp, seed_running_activity
+from tests.browser.conftest import _local, add_staff, rsvp, seed_running_activity
 
 pytestmark = pytest.mark.browser
 
@@ -58,7 +57,8 @@ async def test_offline_judgement_matches_the_server(live_server, browser):
     page = await context.new_page()
     try:
         await page.goto(f"{live_server.base_url}/health")  # a secure context, for Web Crypto
-        await page.add_script_tag(path=str(Path(ROOT) / "static/js/scanner-offline.js"))
+        # By URL, as the scanner page loads it: the Content-Security-Policy refuses inline scripts.
+        await page.add_script_tag(url=f"{live_server.base_url}/static/js/scanner-offline.js")
         codes = [t["ticket"]["code"] for t in (t_first, t_second, t_done, t_yoga)] + ["no-such-ticket"]
         any_slot = await page.evaluate(JUDGE, [pack, massage["id"], None, codes])
         second_chosen = await page.evaluate(JUDGE, [pack, massage["id"], second_slot, [t_first["ticket"]["code"]]])

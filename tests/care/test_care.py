@@ -15,6 +15,7 @@ from planner.care import rules as care
 from planner.care.tables import CareMessage
 from planner.mail.tables import OutboxMessage
 from planner.mail.worker import run_once
+from planner.rsvps.privacy import purge_sensitive_answers
 from planner.settings import get_settings
 from tests.conftest import Api, make_user
 from tests.mail.smtp import start
@@ -204,3 +205,12 @@ async def test_care_public_page_is_rate_limited_per_client(api, setup, client):
     assert codes == [202] * 10 + [429]
     assert (await client.post(f"/api/programs/{2**31 - 1}/care", json={"message": "x"})).status_code == 404
     assert await CareMessage.count() == 10
+
+
+async def test_care_messages_go_with_the_sensitive_answers_purge(api, setup, client):
+    g = await guest(api, client, setup)
+    await client.post(f"/api/rsvps/{g['id']}/care", params={"token": g["token"]}, json={"message": "keep until retention"})
+    await purge_sensitive_answers(now=datetime(2027, 8, 1, tzinfo=UTC), retention_days=30)
+    assert await CareMessage.count() == 1
+    await purge_sensitive_answers(now=datetime(2027, 8, 8, 1, tzinfo=UTC), retention_days=30)
+    assert await CareMessage.count() == 0

@@ -135,7 +135,7 @@ async def test_graceful_restart_in_the_middle_of_a_batch_sends_every_mail_once(s
         second.proc.send_signal(signal.SIGTERM)
         await second.wait(timeout=40)
         second.close()
-    assert resumed - up < 3, f"the pending mail waited {resumed - up:.1f} s after the restart"
+    assert resumed - up < 5, f"the pending mail waited {resumed - up:.1f} s after the restart"
     counts = by_recipient(inbox)
     assert len(counts) == MESSAGES and set(counts.values()) == {1}, counts
     assert await OutboxMessage.count().where(OutboxMessage.sent_at.is_null()) == 0
@@ -161,15 +161,17 @@ async def test_kill_9_in_the_middle_of_a_batch_resends_at_most_the_one_in_flight
 
     second = Server(smtp[0].port, tmp_path / "serve.log")
     try:
-        await second.ready()
-        resumed = await until(lambda: len(inbox.raw) > before, timeout=30)
+        up = await second.ready()
+        resumed = await until(lambda: len(inbox.raw) > before, timeout=60)
         await until(lambda: len(by_recipient(inbox)) >= MESSAGES, timeout=60)
         await asyncio.sleep(1.5)
     finally:
         second.proc.send_signal(signal.SIGTERM)
         await second.wait(timeout=40)
         second.close()
-    assert resumed - killed_at < LEASE.total_seconds() + 8, f"pending mail waited {resumed - killed_at:.1f} s"
+    # Once a worker lives again, the dead one's mail moves as soon as its lease runs out (at most LEASE after the kill).
+    waited = resumed - max(up, killed_at)
+    assert waited < LEASE.total_seconds() + 4, f"pending mail waited {waited:.1f} s after the restart (up {up - killed_at:.1f} s after the kill)"
     counts = by_recipient(inbox)
     assert len(counts) == MESSAGES
     twice = [to for to, n in counts.items() if n > 1]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from planner import db
 from planner.accounts.rules import user_by_id
@@ -12,7 +12,7 @@ from planner.reports import feedback
 from planner.rsvps.tables import Rsvp
 from tests.reports import scenario
 
-AFTER = datetime(2027, 7, 10, tzinfo=timezone.utc)
+AFTER = datetime(2027, 7, 10, tzinfo=UTC)
 
 
 async def organizer() -> dict:
@@ -128,7 +128,7 @@ async def test_feedback_follow_up_mail_goes_once_to_each_admitted_guest_with_an_
     user = await organizer()
     await feedback.set_enabled(pid, True, user=user)
     # Before the sessions end, nobody is asked.
-    assert await feedback.send_follow_ups(pid, user=user, now=datetime(2027, 7, 1, tzinfo=timezone.utc)) == 0
+    assert await feedback.send_follow_ups(pid, user=user, now=datetime(2027, 7, 1, tzinfo=UTC)) == 0
     sent = await feedback.send_follow_ups(pid, user=user, now=AFTER)
     # alice (two sessions), carol, gina, ivy, jane; not Frank (erased), not the walk-ins, not Hugo (never came).
     assert sent == 6

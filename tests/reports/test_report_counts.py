@@ -41,7 +41,7 @@ async def test_report_shareable_masks_every_small_count_of_people(api, client):
             assert a[key] == ("<5" if want < 5 else want), (a["title"], key)
         # Seats offered are not a count of people.
         assert a["seats"] == exp["activities"][a["id"]]["seats"]
-    assert rep["people"] == 8 and rep["confirmed"] == 10
+    assert rep["people"] == 8 and rep["confirmed"] == 11
 
 
 async def test_report_is_for_organizers_only(api, client):
@@ -66,3 +66,20 @@ async def test_report_of_empty_programme_is_all_zero(api, client):
     assert rep["people"] == 0 and rep["activities"] == [] and rep["kits_handed_out"] == 0
     shared = (await api.get(f"/api/programs/{p['id']}/report", params={"shareable": "true"}, expect=200)).json()
     assert shared["people"] == "<5" and shared["checked_in"] == "<5"
+
+
+async def test_report_across_all_programmes_is_for_admins_and_counts_each_programme(api, client):
+    s = await scenario.build(api, client)
+    other = await api.program(name="Harbour Nights 2027", country="DE", timezone="Europe/Berlin")
+    html = await client.get("/reports", headers={**api.h, "Accept": "text/html"})
+    assert html.status_code == 200
+    assert "Impact report: all programmes" in html.text and "Harbour Nights 2027" in html.text
+    by_programme = html.text.split('id="by-program"')[1].split("</table>")[0]
+    assert "Riverside Festival 2027" in by_programme and ">DE<" in by_programme
+    csv_r = await api.get("/reports.csv", expect=200)
+    assert "Riverside Festival 2027" in csv_r.content.decode("utf-8-sig")
+    assert (await client.get("/reports", headers={**s["staff"].h, "Accept": "text/html"})).status_code == 403
+    # Organizers reach the programme's report from the programme page.
+    page = await client.get(f"/programs/{s['program']['id']}", headers={**api.h, "Accept": "text/html"})
+    assert f'href="/programs/{s["program"]["id"]}/report"' in page.text
+    assert other["id"]

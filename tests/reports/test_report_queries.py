@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from planner import db
-
 from bench.stmtcount import count, install, uninstall
+from planner import db
 from tests.reports import scenario
 
 MAX_SQL = 20

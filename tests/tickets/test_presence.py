@@ -82,7 +82,7 @@ async def test_presence_refusals_change_nothing(api, setup, client):
     r = await api.post(f"/api/spaces/{plain['id']}/presence", {"direction": "in"}, expect=409)
     assert "does not count people inside" in r.json()["detail"]
     r = await api.post(f"/api/spaces/{s['id']}/presence", {"direction": "sideways"}, expect=400)
-    assert r.json()["detail"] == 'direction must be "in" or "out".'
+    assert "direction" in r.json()["detail"]  # refused at the boundary or by the rule, naming the field
     r = await api.post(f"/api/spaces/{s['id']}/presence", {"direction": "in", "code": "not-a-ticket"}, expect=400)
     assert r.json()["detail"] == "This code is not a confirmed ticket of this programme."
     await api.post("/api/spaces/999999/presence", {"direction": "in"}, expect=404)

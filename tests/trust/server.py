@@ -8,8 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 
@@ -34,14 +34,15 @@ def env_for(database_url: str, **extra: str) -> dict[str, str]:
 
 
 def run(args: list[str], env: dict[str, str], stdin: str | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([planner_command(), *args], input=stdin, capture_output=True, text=True, timeout=timeout, env=env)
+    return subprocess.run([planner_command(), *args], input=stdin, capture_output=True, text=True, timeout=timeout, env=env,
+                          check=False)
 
 
 @contextlib.contextmanager
 def serving(env: dict[str, str], workdir: Path, *extra_args: str, timeout: float = 90) -> Iterator[str]:
     """Start `planner serve` and yield its base URL once it answers; stop it afterwards."""
     port = free_port()
-    log = open(workdir / f"server-{port}.log", "w")
+    log = open(workdir / f"server-{port}.log", "w")  # noqa: SIM115 - closed in the finally below
     proc = subprocess.Popen([planner_command(), "serve", "--port", str(port), *extra_args], env=env, cwd=workdir,
                             stdout=log, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"

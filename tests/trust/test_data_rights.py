@@ -160,7 +160,8 @@ async def test_postgres_dump_from_the_readme_restores_and_serves(api, setup, cli
     await guest(client, a["id"])
     url = os.environ["PLANNER_DATABASE_URL"]
     dump = tmp_path / "planner.dump"
-    done = subprocess.run(["pg_dump", "--format=custom", "--file", str(dump), url], capture_output=True, text=True)
+    done = await asyncio.to_thread(subprocess.run, ["pg_dump", "--format=custom", "--file", str(dump), url],
+                                   capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     refused = await asyncio.to_thread(run, ["backup", str(tmp_path / "x.db")], env_for(url))
     assert refused.returncode == 2 and "pg_dump" in refused.stderr
@@ -169,7 +170,8 @@ async def test_postgres_dump_from_the_readme_restores_and_serves(api, setup, cli
     await admin.execute(f'CREATE DATABASE "{name}"')
     try:
         restored_url = url.rsplit("/", 1)[0] + "/" + name
-        done = subprocess.run(["pg_restore", "--no-owner", "--dbname", restored_url, str(dump)], capture_output=True, text=True)
+        done = await asyncio.to_thread(subprocess.run, ["pg_restore", "--no-owner", "--dbname", restored_url, str(dump)],
+                                       capture_output=True, text=True, check=False)
         assert done.returncode == 0, done.stderr
         served = await _read_back(env_for(restored_url), tmp_path, api.token, setup["program"]["id"])
         assert served["name"] == setup["program"]["name"]

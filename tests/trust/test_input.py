@@ -98,6 +98,9 @@ async def test_column_lengths_are_enforced_on_both_engines(api, setup, client):
     assert r.status_code == 400
     r = await api.post(f"/api/programs/{pid}/items", {"name": "Earplugs", "sku": "S" * 65})
     assert r.status_code == 400
+    # A long run of digits in a text field is text, not a number.
+    r = await api.post(f"/api/programs/{pid}/resources", {"name": "Night line", "kind": "other", "phone": "004412345678901"})
+    assert r.status_code == 201, r.text
     # Exactly at the limit is fine.
     r = await api.post(f"/api/programs/{pid}/spaces", {"name": "S" * 200, "capacity": 3})
     assert r.status_code == 201
@@ -137,6 +140,11 @@ async def test_csv_import_reports_a_stray_cr_with_its_line(api, setup, client):
     assert await Invitation.count() == 0
     r = await api.post(f"/api/programs/{pid}/stock/deliveries", {"csv": "sku,quantity\rEAR-01,10\n"})
     assert r.status_code == 400 and "Line 1" in r.json()["detail"]
+    # A quoted cell with a line break in a name is a problem on its line, not a name.
+    r = await api.post(f"/api/activities/{a['id']}/invitations/csv", {"csv": 'name,email\n"Ada\nBcc: x",ada@example.org\nBo,bo@example.org\n'})
+    assert r.status_code == 200 and r.json()["created"] == 1
+    assert [p["line"] for p in r.json()["problems"]] == [2] and "single line" in r.json()["problems"][0]["error"]
+    await Invitation.delete().where(Invitation.id > 0)
     # Windows line ends are fine.
     r = await api.post(f"/api/activities/{a['id']}/invitations/csv", {"csv": "name,email\r\nAda,ada@example.org\r\n"})
     assert r.status_code == 200 and r.json()["created"] == 1
