@@ -83,6 +83,8 @@ def guest_pages(w: dict) -> list[tuple[str, str]]:
         ("guest-waitlisted", "/" + guest_link(w["waiting"])),
         ("programme", f"/p/{p['id']}"),
         ("login", "/login"),
+        ("password-reset", "/account/reset"),
+        ("help", "/help"), ("help-country", "/help/US"),  # /help/licence is plain text, not a page
         ("not-found", "/a/987654321"),
     ]
 
@@ -97,11 +99,15 @@ def organizer_pages(w: dict) -> list[tuple[str, str]]:
         ("stock", f"/programs/{p['id']}/stock"), ("ledger", f"/programs/{p['id']}/ledger"),
         ("forecast", f"/programs/{p['id']}/forecast"), ("resources", f"/programs/{p['id']}/resources"),
         ("calendar", f"/programs/{p['id']}/calendar"), ("live", f"/programs/{p['id']}/live"),
+        ("team", f"/programs/{p['id']}/team"), ("audit", f"/programs/{p['id']}/audit"),
+        ("account", "/account"), ("admin", "/admin"),
+        ("report", f"/programs/{p['id']}/report"), ("reports", "/reports"), ("care", f"/programs/{p['id']}/care"),
     ]
 
 
 def staff_pages(w: dict) -> list[tuple[str, str]]:
-    return [("scanner", "/scan"), ("presence", f"/spaces/{w['space']['id']}/presence"), ("live-staff", f"/programs/{w['program']['id']}/live")]
+    return [("scanner", "/scan"), ("presence", f"/spaces/{w['space']['id']}/presence"),
+            ("live-staff", f"/programs/{w['program']['id']}/live"), ("account-staff", "/account")]
 
 
 async def audit(page, base: str, pages: list[tuple[str, str]], label: str) -> list[str]:

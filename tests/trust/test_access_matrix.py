@@ -21,6 +21,7 @@ import pytest
 from planner.accounts.tables import User
 from planner.calendar.feeds import guest_feed_url, user_feed_url
 from planner.resources.tables import SupportResource
+from planner.throttle.tables import ThrottleHit
 from tests.conftest import make_user
 from tests.trust.helpers import login_session
 
@@ -225,6 +226,35 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("HEAD", "/r/{rsvp_id:int}/invite.ics"): Access(GUEST),
     ("HEAD", "/feeds/guest/{program_id:int}/{name:str}"): Access(GUEST, params={"name": "{rsvp_id}.ics"}),
     ("HEAD", "/feeds/user/{name:str}"): Access(OWNER, params={"name": "{organizer_id}.ics"}),
+    # the help hub (public, offline-capable)
+    ("GET", "/api/help"): Access(PUBLIC, query={"country": "GB"}),
+    ("GET", "/help"): Access(PUBLIC),
+    ("GET", "/help/licence"): Access(PUBLIC),
+    ("GET", "/help/sw.js"): Access(PUBLIC),
+    ("GET", "/help/{country:str}"): Access(PUBLIC, params={"country": "GB"}),
+    ("POST", "/api/programs/{program_id:int}/resources/order"): Access(ORGANIZER, body={"ids": []}),  # 409: not every entry
+    ("POST", "/api/programs/{program_id:int}/resources/review"): Access(ORGANIZER, body={"country": "GB"}),
+    # the care team: organizers (and the care role) read; guests and the public write
+    ("GET", "/api/programs/{program_id:int}/care"): Access(ORGANIZER),
+    ("PUT", "/api/programs/{program_id:int}/care"): Access(ORGANIZER, body={"address": "care@example.org"}),
+    ("GET", "/api/programs/{program_id:int}/care/messages"): Access(ORGANIZER),
+    ("GET", "/programs/{program_id:int}/care"): Access(ORGANIZER),
+    ("POST", "/programs/{program_id:int}/care"): Access(ORGANIZER, body={"address": "care@example.org"}),
+    ("POST", "/api/programs/{program_id:int}/care"): Access(PUBLIC, body={"message": "Could someone check in on our crew?"}),
+    ("POST", "/p/{program_id:int}/care"): Access(PUBLIC, body={"message": "Could someone check in on our crew?"}),
+    ("POST", "/api/rsvps/{rsvp_id:int}/care"): Access(GUEST, body={"message": "I would like to talk to someone."}),
+    ("POST", "/r/{rsvp_id:int}/care"): Access(GUEST, body={"message": "I would like to talk to someone."}),
+    # the impact report: organizers for a programme, the admin across all
+    ("GET", "/api/programs/{program_id:int}/report"): Access(ORGANIZER),
+    ("GET", "/programs/{program_id:int}/report"): Access(ORGANIZER),
+    ("GET", "/programs/{program_id:int}/report.csv"): Access(ORGANIZER),
+    ("GET", "/programs/{program_id:int}/report.pdf"): Access(ORGANIZER),
+    ("POST", "/programs/{program_id:int}/report/feedback"): Access(ORGANIZER, body={"enabled": "on"}),
+    ("POST", "/programs/{program_id:int}/report/follow-ups"): Access(ORGANIZER),
+    ("GET", "/reports"): Access(ADMIN),
+    ("GET", "/reports.csv"): Access(ADMIN),
+    ("GET", "/reports.pdf"): Access(ADMIN),
+    ("POST", "/feedback/{rsvp_id:int}"): Access(GUEST, body={"question": "feel", "value": "4"}),
 }
 
 # Names an outsider must never read in a denial.
@@ -330,6 +360,9 @@ class World:
     async def fresh(self) -> None:
         """A new activity and guest in A for each route, so that one route's writes never decide another's."""
         self.n += 1
+        # Every role calls from one test address: the throttle's counts (its own tests cover them) start
+        # afresh for each route, or the matrix's deliberate wrong tokens would add up to a 429.
+        await ThrottleHit.delete(force=True)
         org = {"Authorization": f"Bearer {self.bearer['organizer']}"}
         c = self.clients["anonymous"]
         start = datetime(2027, 7, 6, 0, 0) + timedelta(minutes=10 * self.n)
