@@ -375,11 +375,13 @@ async def delete_item(item_id: Any, *, user: dict | None) -> None:
     usage = await item_usage(item_id, user=user)
     it = usage["item"]
     if usage["movements"]:
-        raise PlannerError(f"{it['name']} has {usage['movements']} stock movements on record, so it stays; the ledger is never rewritten.", "conflict")
+        raise PlannerError(_nl("{name} has {n} stock movement on record, so it stays; the ledger is never rewritten.",
+                               "{name} has {n} stock movements on record, so it stays; the ledger is never rewritten.",
+                               usage["movements"], name=it["name"]), "conflict")
     if usage["kits"]:
-        raise PlannerError(f"{it['name']} is part of the kit {usage['kits'][0]}; change or delete that kit first.", "conflict")
+        raise PlannerError(_l("{name} is part of the kit {kit}; change or delete that kit first.", name=it["name"], kit=usage["kits"][0]), "conflict")
     if usage["activities"]:
-        raise PlannerError(f"{usage['activities'][0]['title']} hands out {it['name']}; choose another kit there first.", "conflict")
+        raise PlannerError(_l("{title} hands out {name}; choose another kit there first.", title=usage["activities"][0]["title"], name=it["name"]), "conflict")
     async with write_transaction():
         await StockLevel.delete().where(StockLevel.item == it["id"])
         await KitComponent.delete().where(KitComponent.kit == it["id"])

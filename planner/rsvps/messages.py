@@ -13,6 +13,7 @@ from typing import Any
 from planner.accounts.rules import require_role
 from planner.db import raw, write_transaction
 from planner.errors import PlannerError, not_found
+from planner.i18n import _, _l
 from planner.mail.rules import message_row
 from planner.mail.tables import OutboxMessage
 from planner.rsvps.tables import Rsvp
@@ -39,7 +40,7 @@ def parse_hours(value: Any) -> list[int]:
             continue
         if not part.isdigit() or not 1 <= int(part) <= MAX_HOURS:
             raise PlannerError(
-                f"Reminders are whole hours before the start, from 1 to {MAX_HOURS}, separated by commas (for example 24, 2).",
+                _l("Reminders are whole hours before the start, from 1 to {max}, separated by commas (for example 24, 2).", max=MAX_HOURS),
                 extra={"field": "reminder_hours"},
             )
         out.add(int(part))
@@ -99,12 +100,12 @@ async def send_due_reminders(*, now: datetime) -> int:
 
 def _one_line(value: Any, label: str, max_len: int) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise PlannerError(f"{label} is required.", extra={"field": label.lower()})
+        raise PlannerError(_l("{label} is required.", label=_l(label)), extra={"field": label.lower()})
     value = value.strip()
     if "\n" in value or "\r" in value or "\x00" in value:
-        raise PlannerError(f"{label} must be one line.", extra={"field": label.lower()})
+        raise PlannerError(_l("{label} must be one line.", label=_l(label)), extra={"field": label.lower()})
     if len(value) > max_len:
-        raise PlannerError(f"{label} can be at most {max_len} characters.", extra={"field": label.lower()})
+        raise PlannerError(_l("{label} can be at most {max_len} characters.", label=_l(label), max_len=max_len), extra={"field": label.lower()})
     return value
 
 
@@ -151,7 +152,7 @@ async def recipients(*, program_id: int | None = None, activity_id: int | None =
 async def broadcast(data: dict, *, program_id: int | None = None, activity_id: int | None = None,
                     user: dict | None, now: datetime) -> int:
     """Queue the organizer's message to each chosen guest; returns how many."""
-    subject = _one_line(data.get("subject"), "Subject", 200)
+    subject = _one_line(data.get("subject"), _("Subject"), 200)
     message = data.get("message")
     if not isinstance(message, str) or not message.strip():
         raise PlannerError("Message is required.", extra={"field": "message"})

@@ -235,7 +235,7 @@ async def _space_name_free(program_id: int, name: str, exclude: int | None = Non
     if exclude:
         q = q.where(Space.id != exclude)
     if any(r["name"].casefold() == name.casefold() for r in await q):
-        raise PlannerError(f"This programme already has a space called “{name}”; choose another name.", "conflict", extra={"field": "name"})
+        raise PlannerError(_l("This programme already has a space called “{name}”; choose another name.", name=name), "conflict", extra={"field": "name"})
 
 
 async def space_usage(space_id: Any, *, user: dict | None) -> dict:
@@ -257,12 +257,12 @@ async def delete_space(space_id: Any, *, user: dict | None) -> None:
     async with write_transaction():
         if await Activity.exists().where(Activity.space == s["id"]):
             n = await Activity.count().where(Activity.space == s["id"])
-            raise PlannerError(f"{n} activit{'y uses' if n == 1 else 'ies use'} {s['name']}; move or delete them first.", "conflict")
+            raise PlannerError(_nl("{n} activity uses {name}; move or delete it first.", "{n} activities use {name}; move or delete them first.", n, name=s["name"]), "conflict")
         if (await raw("SELECT count(*) AS n FROM presence_scan WHERE space = {}", s["id"]))[0]["n"]:
-            raise PlannerError(f"{s['name']} has entry and exit scans on record, so it stays.", "conflict")
+            raise PlannerError(_l("{name} has entry and exit scans on record, so it stays.", name=s["name"]), "conflict")
         shelves = [r["id"] for r in await Location.select(Location.id).where(Location.space == s["id"])]
         if shelves and await StockMovement.exists().where(StockMovement.location.is_in(shelves)):
-            raise PlannerError(f"{s['name']}'s shelf has stock history; move its stock to the warehouse and keep the space.", "conflict")
+            raise PlannerError(_l("{name}'s shelf has stock history; move its stock to the warehouse and keep the space.", name=s["name"]), "conflict")
         if shelves:
             await StockLevel.delete().where(StockLevel.location.is_in(shelves))
             await Location.delete().where(Location.id.is_in(shelves))
