@@ -340,6 +340,9 @@ async def activity_confirm(request: Request, activity_id: int, what: str, user: 
 @post("/activities/{activity_id:int}/manage/{action:str}", include_in_schema=False, status_code=200)
 async def activity_action(request: Request, activity_id: int, action: str, user: User = NoCheck) -> Redirect:
     _need(user, request)
+    # Someone outside the programme is refused here (404), before any action's own "not found" could
+    # send them back to the page with a message.
+    await sched.get_activity(activity_id, user=user)
     raw = await request.form()
     data = {k: raw.get(k) for k in raw.keys()}
     now = utcnow()

@@ -255,6 +255,29 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/reports.csv"): Access(ADMIN),
     ("GET", "/reports.pdf"): Access(ADMIN),
     ("POST", "/feedback/{rsvp_id:int}"): Access(GUEST, body={"question": "feel", "value": "4"}),
+    # the organizer's day: edit, delete (each asks first: no "confirmed" here), repeat, message, confirm
+    ("GET", "/programs/{program_id:int}/edit"): Access(MEMBER),
+    ("POST", "/programs/{program_id:int}/edit"): Access(ORGANIZER, body={**PROGRAM, "name": "Renamed festival {n}", "languages": "en"}),
+    ("GET", "/spaces/{space_id:int}/edit"): Access(ORGANIZER),
+    ("POST", "/spaces/{space_id:int}/edit"): Access(ORGANIZER, body={"name": "Main tent {n}", "capacity": "40"}),
+    ("POST", "/spaces/{space_id:int}/delete"): Access(ORGANIZER),
+    ("GET", "/hosts/{host_id:int}/edit"): Access(ORGANIZER),
+    ("POST", "/hosts/{host_id:int}/edit"): Access(ORGANIZER, body={"name": "Dr. Renamed {n}"}),
+    ("POST", "/hosts/{host_id:int}/delete"): Access(ORGANIZER),
+    ("GET", "/items/{item_id:int}/edit"): Access(ORGANIZER),
+    ("POST", "/items/{item_id:int}/edit"): Access(ORGANIZER, body={"name": "Tea {n}"}),
+    ("POST", "/items/{item_id:int}/delete"): Access(ORGANIZER),
+    ("GET", "/activities/{activity_id:int}/duplicate"): Access(MEMBER),
+    ("POST", "/activities/{activity_id:int}/duplicate"): Access(ORGANIZER, body={"days": "2027-07-09"}),
+    ("GET", "/activities/{activity_id:int}/confirm/{what:str}"): Access(ORGANIZER, params={"what": "cancel"}),
+    ("GET", "/activities/{activity_id:int}/message"): Access(MEMBER),
+    ("POST", "/activities/{activity_id:int}/message"): Access(ORGANIZER, body={"subject": "Doors at ten", "message": "See you soon.", "audience": "confirmed"}),
+    ("GET", "/programs/{program_id:int}/message"): Access(MEMBER),
+    ("POST", "/programs/{program_id:int}/message"): Access(ORGANIZER, body={"subject": "Doors at ten", "message": "See you soon.", "audience": "confirmed"}),
+    # a guest's own cancellation, asked first; an invitation declined with its code (without one: not found)
+    ("GET", "/r/{rsvp_id:int}/cancel"): Access(GUEST),
+    ("POST", "/r/{rsvp_id:int}/cancel"): Access(GUEST),
+    ("POST", "/a/{activity_id:int}/decline"): Access(PUBLIC, ok=frozenset({404}), denied_ok=frozenset({404})),
 }
 
 # Names an outsider must never read in a denial.
