@@ -18,8 +18,9 @@ def driver_hooks():
     yield
     uninstall()
 
-# The RSVP also counts its client for the throttle (one conditional INSERT) since the trust work.
-MAX_SQL = {"scan": 7, "rescan": 7, "rsvp": 8}
+# The RSVP also counts its client for the throttle (one conditional INSERT) since the trust work,
+# and reads the programme's default language when the request names none (one SELECT).
+MAX_SQL = {"scan": 7, "rescan": 7, "rsvp": 9}
 
 
 async def _kit_activity(api, setup, capacity: int) -> dict:
