@@ -55,7 +55,7 @@ def _check_pairs(pairs: list[tuple[str, Any]], *, query: bool = False) -> None:
         if isinstance(value, str) and key not in ("language", "languages") and not is_id_key(key):
             check_text(value, key)
             # A query's numbers (limit, position, day offsets) go straight to the database.
-            if query and value.lstrip("-").isdigit() and len(value) > 10 and key not in SECRET_KEYS:
+            if query and value.isascii() and value.lstrip("-").isdecimal() and len(value) > 10 and key not in SECRET_KEYS:
                 raise refuse(f"{label_of(key)} is far too large a number.", key)
             continue
         check_value(value, key)

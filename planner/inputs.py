@@ -172,7 +172,8 @@ def check_value(value: Any, key: str) -> None:
     """Walk one decoded value (JSON or form) and check every string and number in it."""
     if isinstance(value, str):
         check_text(value, key)
-        if is_id_key(key) and value.isdigit():
+        # isdecimal, not isdigit: "²".isdigit() is true, but int("²") fails.
+        if is_id_key(key) and value.isascii() and value.isdecimal():
             check_int(int(value), key)
         if key in ("language", "languages"):
             for part in value.split(","):

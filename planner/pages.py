@@ -139,7 +139,7 @@ async def schedule_page(request: Request, program_id: int, user: User = NoCheck,
     data["program"] = program
     created = None
     cid = request.query_params.get("created")
-    if cid and cid.isdigit():
+    if cid and cid.isdecimal():
         try:
             created = await sched.get_activity(int(cid), user=user)
         except PlannerError:
@@ -257,7 +257,7 @@ async def host_away(request: Request, program_id: int, data: dict[str, Any] = Fo
     _need(user, request)
 
     async def away() -> None:
-        host_id = int(data.get("host_id") or 0) if str(data.get("host_id") or "0").isdigit() else 0
+        host_id = int(data.get("host_id") or 0) if str(data.get("host_id") or "0").isdecimal() else 0
         if not await Host.exists().where((Host.id == host_id) & (Host.program == program_id)):
             raise PlannerError("Pick a host of this programme.", "not_found")
         await sched.add_unavailability(host_id, data, user=user)
@@ -325,7 +325,7 @@ async def activity_confirm(request: Request, activity_id: int, what: str, user: 
         ctx["undo_seconds"] = UNDO_SECONDS
     elif what == "remove":
         rid = request.query_params.get("rsvp_id") or ""
-        r = await Rsvp.select().where((Rsvp.id == (int(rid) if rid.isdigit() else 0)) & (Rsvp.activity == activity_id)).first()
+        r = await Rsvp.select().where((Rsvp.id == (int(rid) if rid.isdecimal() else 0)) & (Rsvp.activity == activity_id)).first()
         if not r:
             raise PlannerError("That guest was not found in this activity.", "not_found")
         ctx["guest"] = r
@@ -358,7 +358,7 @@ async def activity_action(request: Request, activity_id: int, action: str, user:
             await fn(data.get("rsvp_id"), user=user, now=now, **kwargs)
         elif action == "bulk":
             ids = raw.getall("rsvp_ids", [])
-            await rsvps.bulk(activity_id, data.get("bulk_action", ""), [int(i) for i in ids if str(i).isdigit()], user=user, now=now)
+            await rsvps.bulk(activity_id, data.get("bulk_action", ""), [int(i) for i in ids if str(i).isdecimal()], user=user, now=now)
         elif action == "reorder":
             await rsvps.reorder(data.get("rsvp_id"), data.get("position"), user=user, reason=data.get("reason", ""), now=now)
         elif action == "move":

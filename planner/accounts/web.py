@@ -176,7 +176,7 @@ async def account_action(request: Request, action: str, data: dict[str, Any] = F
 def _int(value: Any) -> int:
     text = str(value or "")
     # Ids are 32-bit integer columns: anything else names nothing.
-    if not text.isascii() or not text.isdigit() or len(text) > 10 or int(text) > 2**31 - 1:
+    if not text.isascii() or not text.isdecimal() or len(text) > 10 or int(text) > 2**31 - 1:
         raise PlannerError("That was not found.", "not_found")
     return int(text)
 

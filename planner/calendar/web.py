@@ -23,7 +23,7 @@ INVITE_HEADERS = {"cache-control": "private, no-store", "referrer-policy": "no-r
 def _ics_id(name: str) -> int:
     """The id in a path segment such as `12.ics`; anything else is simply not found."""
     stem = name.removesuffix(".ics")
-    if stem == name or not stem.isdigit():
+    if stem == name or not stem.isdecimal():
         raise not_found("That calendar")
     return int(stem)
 

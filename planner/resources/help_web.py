@@ -51,7 +51,7 @@ def hub_language(request: Request) -> str:
 
 def _program_id(request: Request) -> int | None:
     raw = request.query_params.get("program") or ""
-    return int(raw) if raw.isdigit() and 0 < int(raw) <= _MAX_ID else None
+    return int(raw) if raw.isdecimal() and 0 < int(raw) <= _MAX_ID else None
 
 
 def _display(e: dict, lang: str) -> dict:

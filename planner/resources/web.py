@@ -97,7 +97,7 @@ async def resources_action(request: Request, program_id: int, user: User = Depen
     form = await request.form()
     data = {k: form.get(k) for k in form.keys()}
     action = data.pop("action", None) or ("delete" if data.get("delete") == "yes" else "toggle" if "enabled" in data else "edit" if data.get("resource_id") else "add")
-    rid = int(data.pop("resource_id")) if str(data.get("resource_id") or "").isdigit() else None
+    rid = int(data.pop("resource_id")) if str(data.get("resource_id") or "").isdecimal() else None
     try:
         if action == "add":
             await rules.add_resource(program_id, data, user=user)

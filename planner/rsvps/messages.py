@@ -38,7 +38,7 @@ def parse_hours(value: Any) -> list[int]:
         part = part.strip()
         if not part:
             continue
-        if not part.isdigit() or not 1 <= int(part) <= MAX_HOURS:
+        if not part.isdecimal() or not 1 <= int(part) <= MAX_HOURS:
             raise PlannerError(
                 _l("Reminders are whole hours before the start, from 1 to {max}, separated by commas (for example 24, 2).", max=MAX_HOURS),
                 extra={"field": "reminder_hours"},

@@ -217,3 +217,12 @@ async def test_a_title_with_a_line_break_never_reaches_the_outbox(api, setup, cl
     await guest(client, a["id"])
     assert await OutboxMessage.count() == 1
     assert utcnow()
+
+
+async def test_input_superscript_digits_in_an_id_are_refused_not_a_server_error(api, setup, client):
+    # "²".isdigit() is true but int("²") fails: found by the fuzzer on PATCH /api/activities/{id}.
+    a = await api.activity(setup["program"]["id"], setup["space"]["id"])
+    r = await client.patch(f"/api/activities/{a['id']}", json={"host_ids": ["²"]}, headers=api.h)
+    assert 400 <= r.status_code < 500, r.text
+    r = await client.get("/a/1", params={"program_id": "²"})
+    assert r.status_code < 500
