@@ -10,11 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from contextvars import ContextVar
 from typing import Any, AsyncIterator
 
 from piccolo.engine import engine_finder
+from piccolo.engine.sqlite import TransactionType
 from piccolo.query.methods.select import Select
+from piccolo.table import Table
 
+from planner.sqlite_engine import use_writer
+
+# The write transaction this task is inside, if any: a nested write_transaction() joins it.
+_writing: ContextVar[Any] = ContextVar("planner_write_transaction", default=None)
 _sqlite_lock: asyncio.Lock | None = None
 _lock_loop = None
 
@@ -38,12 +45,23 @@ def _lock() -> asyncio.Lock:
 
 @contextlib.asynccontextmanager
 async def write_transaction() -> AsyncIterator[Any]:
+    """Reentrant: inside a write transaction, a nested one joins it (one commit, at the outermost end)."""
+    current = _writing.get()
+    if current is not None:
+        yield current
+        return
+    async with _own_write_transaction() as tx:
+        mark = _writing.set(tx)
+        try:
+            yield tx
+        finally:
+            _writing.reset(mark)
+
+
+@contextlib.asynccontextmanager
+async def _own_write_transaction() -> AsyncIterator[Any]:
     db = engine()
     if db.engine_type == "sqlite":
-        from piccolo.engine.sqlite import TransactionType
-
-        from planner.sqlite_engine import use_writer
-
         async with _lock():
             # Under the lock, the engine hands this transaction its one kept writer connection.
             token = use_writer.set(True)
@@ -79,9 +97,11 @@ def locked(query: Select) -> Select:
 
 async def raw(sql: str, *args: Any) -> list[dict]:
     """A raw statement with `{}` placeholders, run in the current transaction if there is one."""
-    from planner.accounts.tables import User  # any table will do: raw() runs on its engine
+    return await _Engine.raw(sql, *args)
 
-    return await User.raw(sql, *args)
+
+class _Engine(Table, tablename="health_probe"):
+    """Not a table of the schema (migrations make health_probe): a handle on the configured engine for raw()."""
 
 
 async def probe_write(now: Any) -> None:

@@ -430,16 +430,9 @@ async def _build(organizer: dict, staff_email: str, now: datetime) -> int:
 async def load_demo() -> str:
     """Create the demo programme unless it is there already; return how to log in."""
     now = clock.utcnow()
-    engine = db.engine()
-    if engine.engine_type == "sqlite":
-        from piccolo.engine.sqlite import TransactionType
-
-        transaction = engine.transaction(transaction_type=TransactionType.immediate)
-    else:
-        transaction = engine.transaction()
-    # One transaction for the whole demo; the rules' own write transactions nest inside it.
-    async with transaction:
-        if engine.engine_type == "postgres":
+    # One transaction for the whole demo; the rules' own write transactions join it.
+    async with db.write_transaction():
+        if db.is_postgres():
             await db.raw("SELECT pg_advisory_xact_lock({})", _PG_LOCK_KEY)
         organizer, organizer_pw = await _ensure_user(ORGANIZER_EMAIL, admin=True, name="Demo organizer")
         staff, staff_pw = await _ensure_user(STAFF_EMAIL, admin=False, name="Demo staff")
