@@ -13,23 +13,37 @@ from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.middleware import DefineMiddleware
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.response import Template
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
-from litestar.plugins.jinja import JinjaTemplateEngine
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from planner import db, faults, redact
+from planner.accounts.web import AccountApiController, PageAuthController, account_page_handlers
 from planner.boundary import check_request
+from planner.calendar import web as calendar_web
+from planner.care import web as care_web
 from planner.clock import utcnow
 from planner.errors import PlannerError
-from planner.i18n import LazyText, _l, gettext
-from planner.language_web import language_middleware
 from planner.headers import security_headers
+from planner.i18n import LazyText, _l, gettext
+from planner.inventory import web as inventory_web
+from planner.language_web import language_middleware
+from planner.mail.worker import run_forever
 from planner.openapi import declare_errors, openapi_config
 from planner.pages import page_handlers
 from planner.paths import asset_dir
+from planner.reports import web as reports_web
+from planner.resources import web as resources_web
+from planner.rsvps.web import GuestRsvpController, OrganizerRsvpController
+from planner.scheduling.web import ActivityController, ProgramController, SpaceController
 from planner.settings import Settings, get_settings
+from planner.templating import configure_engine
 from planner.throttle.web import GuessCounter, check_guesses
+from planner.tickets import live_web, scanner_web
+from planner.tickets import web as tickets_web
+from planner.tickets.live import channels_plugin
 from planner.web_common import provide_user
 
 log = logging.getLogger("planner")
@@ -49,8 +63,6 @@ def _error_response(request: Request, status: int, detail: str, extra: Any = Non
             body["extra"] = extra
         return Response(body, status_code=status, headers=headers)
     if status == 401:
-        from litestar.response import Redirect
-
         return Redirect(f"/login?next={request.url.path}")
     return Template("error.html", context={"status": status, "detail": detail}, status_code=status, headers=headers)
 
@@ -118,8 +130,6 @@ def _middleware(settings: Settings) -> list[Any]:
     # First, so that every answer (refusals from the guards below included) speaks the request's language.
     out: list[Any] = [language_middleware(secure=settings.base_url.startswith("https"))]
     if settings.trusted_proxies:
-        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
-
         # X-Forwarded-For is believed only from the configured proxies (PLANNER_TRUSTED_PROXIES).
         out.append(DefineMiddleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies)))
     out.append(DefineMiddleware(GuessCounter))
@@ -130,10 +140,6 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     settings = settings or get_settings()
     # Personal links carry their token in the query: keep them out of the access log and our own logs.
     redact.install("uvicorn.access", "uvicorn.error", "planner", "planner.mail", "litestar")
-    from planner.accounts.web import AccountApiController, PageAuthController, account_page_handlers
-    from planner.rsvps.web import GuestRsvpController, OrganizerRsvpController
-    from planner.scheduling.web import ActivityController, ProgramController, SpaceController
-
     route_handlers: list[Any] = [
         health,
         ProgramController, SpaceController, ActivityController,
@@ -143,8 +149,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         create_static_files_router(path="/static", directories=[asset_dir("static")], name="static",
                                    cache_control=None, include_in_schema=False),
     ]
-    for extra in _optional_handlers():
-        route_handlers.extend(extra)
+    for area in (calendar_web, tickets_web, scanner_web, live_web, inventory_web, resources_web, care_web, reports_web):
+        route_handlers.extend(area.routes())
     declare_errors(route_handlers)
 
     stop = asyncio.Event()
@@ -153,8 +159,6 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     async def on_startup() -> None:
         await db.start()
         if run_worker:
-            from planner.mail.worker import run_forever
-
             stop.clear()
             tasks.append(asyncio.create_task(run_forever(settings, stop)))
 
@@ -166,9 +170,6 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
                 await asyncio.wait_for(t, timeout=30)
         tasks.clear()
         await db.stop()
-
-    from planner.templating import configure_engine
-    from planner.tickets.live import channels_plugin
 
     return Litestar(
         route_handlers=route_handlers,
@@ -193,20 +194,3 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         on_shutdown=[on_shutdown],
         debug=settings.debug,
     )
-
-
-def _optional_handlers() -> list[list[Any]]:
-    """Areas that register their own routes through a `routes()` function in their web module."""
-    import importlib
-
-    out = []
-    for mod in ("planner.calendar.web", "planner.tickets.web", "planner.tickets.scanner_web", "planner.tickets.live_web",
-                "planner.inventory.web", "planner.resources.web", "planner.care.web", "planner.reports.web"):
-        try:
-            m = importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if exc.name == mod:
-                continue
-            raise
-        out.append(m.routes())
-    return out

@@ -4,17 +4,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import logging
+import os
+import sqlite3
 import sys
+from datetime import datetime, timezone
 
+import uvicorn
+
+from planner import db
+from planner.accounts.rules import create_user
+from planner.care.rules import purge as purge_care_messages
+from planner.clock import utcnow
+from planner.demo import load_demo
 from planner.errors import PlannerError
+from planner.privacy import purge_sensitive_answers
+from planner.settings import get_settings
 
 
 def _run(work) -> object:
     """Run one coroutine function with the database open, and close every connection before the
     event loop ends: a kept SQLite connection lives on a thread of its own, and one left open
     keeps the process from exiting."""
-    from planner import db
-
     async def main():
         await db.start()
         try:
@@ -26,8 +37,6 @@ def _run(work) -> object:
 
 
 async def _migrate() -> None:
-    from planner import db
-
     await db.migrate()
 
 
@@ -41,8 +50,6 @@ MAX_HEADER_BYTES = 32 * 1024  # a request line and headers larger than this are 
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     _run(_migrate)
     uvicorn.run(
         "planner.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
@@ -58,13 +65,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_purge(args: argparse.Namespace) -> int:
     """Drop sensitive answers of programmes that ended more than PLANNER_SENSITIVE_RETENTION_DAYS ago.
     `planner serve` runs the same every day; this is for cron, or to run it now."""
-    from datetime import datetime, timezone
-
-    from planner.care.rules import purge as purge_care_messages
-    from planner.clock import utcnow
-    from planner.rsvps.privacy import purge_sensitive_answers
-    from planner.settings import get_settings
-
     now = utcnow()
     if args.today:
         try:
@@ -87,11 +87,6 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     """A consistent copy of the SQLite database while the app runs (SQLite's online backup API)."""
-    import os
-    import sqlite3
-
-    from planner.settings import get_settings
-
     s = get_settings()
     if not s.is_sqlite:
         print("error: `planner backup` copies SQLite databases. For PostgreSQL use pg_dump, for example:\n"
@@ -113,8 +108,6 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from planner.demo import load_demo
-
     async def work() -> str:
         await _migrate()
         return await load_demo()
@@ -124,8 +117,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    from planner.accounts.rules import create_user
-
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
@@ -179,8 +170,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import logging
-
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:

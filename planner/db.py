@@ -13,6 +13,7 @@ import contextlib
 from contextvars import ContextVar
 from typing import Any, AsyncIterator
 
+from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.engine import engine_finder
 from piccolo.engine.sqlite import TransactionType
 from piccolo.query.methods.select import Select
@@ -155,8 +156,6 @@ async def stop() -> None:
 
 
 async def migrate() -> None:
-    from piccolo.apps.migrations.commands.forwards import run_forwards
-
     result = await run_forwards(app_name="planner", migration_id="all", fake=False)
     if not result.success:
         raise RuntimeError(f"Migrations failed: {result.message}")

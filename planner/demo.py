@@ -15,16 +15,19 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from planner import clock, db
 from planner.accounts import rules as accounts
-from planner.accounts import team
 from planner.accounts.tables import User
+from planner.changes import activities as activity_changes
+from planner.changes import programs as program_changes
+from planner.changes import spaces as space_changes
 from planner.inventory import rules as inventory
+from planner.programs import team
+from planner.programs.tables import Program
 from planner.rsvps import replies
 from planner.rsvps import rules as rsvps
-from planner.scheduling import rules as scheduling
-from planner.tickets.rules import Scan, admit
 from planner.rsvps.tables import Rsvp
-from planner.scheduling.tables import Program
+from planner.scheduling import rules as scheduling
 from planner.settings import get_settings
+from planner.tickets.rules import Scan, admit
 
 PROGRAM_NAME = "Riverside Sound Festival 2027"
 TIMEZONE = "America/New_York"
@@ -257,7 +260,7 @@ async def _create_activity(program_id: int, plan: dict, *, spaces: dict, hosts: 
             data[key] = plan[key]
     if plan.get("kit"):
         data["kit_id"] = kits[plan["kit"]]["id"]
-    return await scheduling.create_activity(program_id, data, user=user, now=now)
+    return await activity_changes.create_activity(program_id, data, user=user, now=now)
 
 
 async def _rsvp(activity: dict, person: dict, *, now: datetime, language: str = "en", **extra: Any) -> dict:
@@ -306,7 +309,7 @@ async def _build(organizer: dict, staff_email: str, now: datetime) -> int:
     start = festival_start(today)
     days = [start + timedelta(days=i) for i in range(DAYS)]
 
-    program = await scheduling.create_program(
+    program = await program_changes.create_program(
         {
             "name": PROGRAM_NAME, "timezone": tz, "country": "US",
             "starts_on": days[0].isoformat(), "ends_on": days[-1].isoformat(),
@@ -318,7 +321,7 @@ async def _build(organizer: dict, staff_email: str, now: datetime) -> int:
     pid = program["id"]
     await team.add_member(pid, {"email": staff_email, "role": "staff"}, user=organizer, now=clock.utcnow())
 
-    spaces = {k: await scheduling.add_space(pid, v, user=organizer) for k, v in SPACES.items()}
+    spaces = {k: await space_changes.add_space(pid, v, user=organizer) for k, v in SPACES.items()}
     hosts = {k: await scheduling.add_host(pid, v, user=organizer) for k, v in HOSTS.items()}
 
     plans = [p for n, d in enumerate(days) for p in day_plan(n, d)]

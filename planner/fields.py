@@ -37,6 +37,31 @@ def whole(value: Any, label: str, field: str, *, minimum: int, maximum: int) -> 
     return number
 
 
+def text(data: dict, key: str, label: str, *, required: bool = True, max_len: int = 200) -> str:
+    """A trimmed text field within a length; a clear 400 naming the field otherwise."""
+    value = data.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise PlannerError(_l("{label} is required.", label=_l(label)), extra={"field": key})
+        return ""
+    if not isinstance(value, str):
+        raise PlannerError(_l("{label} must be text.", label=_l(label)), extra={"field": key})
+    value = value.strip()
+    if len(value) > max_len:
+        raise PlannerError(_l("{label} can be at most {max_len} characters.", label=_l(label), max_len=max_len), extra={"field": key})
+    return value
+
+
+def row_id(value: Any, label: str) -> int:
+    """An id given in a body or a form."""
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise PlannerError(_l("{label} is not a valid id.", label=label)) from exc
+
+
 # ---------------------------------------------------------------- CSV in and out
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -7,19 +7,21 @@ from typing import Any
 from litestar import Request, get, post
 from litestar.response import Redirect, Template
 
+from planner import i18n
 from planner.calendar.feeds import guest_feed_url, program_feed_url
 from planner.clock import utcnow
 from planner.errors import PlannerError
-from planner import i18n
 from planner.i18n import current_language
+from planner.privacy import erase_guest
+from planner.programs import rules as programs
+from planner.programs.tables import Program
 from planner.reports import feedback
 from planner.resources.tables import SupportResource
 from planner.rsvps import replies
 from planner.rsvps import rules as rsvps
-from planner.rsvps.privacy import erase_guest
 from planner.rsvps.tables import Invitation, Rsvp
 from planner.scheduling import rules as sched
-from planner.scheduling.tables import Activity, Host, Program, Space
+from planner.scheduling.tables import Activity, Host, Space
 
 KINDS = ("activation", "residency", "dinner")
 
@@ -258,7 +260,7 @@ async def _guest_do(request: Request, rsvp_id: int, action: str, token: str | No
 @get("/p/{program_id:int}", include_in_schema=False)
 async def program_public(request: Request, program_id: int, kind: str | None = None) -> Template:
     now = utcnow()
-    p = await sched.program_row(program_id)
+    p = await programs.program_row(program_id)
     i18n.settle_for_program(p["languages"])
     acts = await sched.list_activities(program_id, user=None, published_only=True)
     spaces = {s["id"]: s["name"] for s in await Space.select(Space.id, Space.name).where(Space.program == program_id)}

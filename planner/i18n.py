@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import gettext as _gettext
+import json
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale, UnknownLocaleError
 from babel import dates as _dates
 from babel import numbers as _numbers
+from markupsafe import escape
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DEFAULT = "en"
@@ -105,8 +107,6 @@ SEED_KEYS = ("name", "description", "hours")
 
 def extract_seed(fileobj, keywords, comment_tags, options):
     """Babel extractor for planner/resources/support_resources.json (see babel.cfg)."""
-    import json
-
     data = json.load(fileobj)
     seen: set[str] = set()
     for r in data.get("resources", []):
@@ -146,8 +146,6 @@ def settle_for_program(languages: Iterable[str] | str | None) -> str:
     """On a programme's pages: when neither the guest nor their browser chose, speak the programme's default."""
     if language_source.get() == "default":
         if isinstance(languages, str):
-            import json
-
             try:
                 languages = json.loads(languages)
             except ValueError:
@@ -206,8 +204,6 @@ class LazyText:
         return self.render()
 
     def __html__(self) -> str:
-        from markupsafe import escape
-
         return str(escape(self.render()))
 
     def __repr__(self) -> str:

@@ -18,11 +18,11 @@ from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from piccolo.columns import Varchar
+from piccolo.conf.apps import Finder
 
 from planner.db import is_postgres
 from planner.errors import PlannerError
 from planner.i18n import _l
-from planner.piccolo_app import TABLES
 
 INT_MAX = 2**31 - 1  # PostgreSQL `integer`, the type of every counter and id column there
 SQLITE_INT_MAX = 2**63 - 1
@@ -60,7 +60,7 @@ LABELS = {
 def _column_limits() -> dict[str, int]:
     """Each field name's longest column among the tables: the database's own limits, read once."""
     limits: dict[str, int] = {}
-    for table in TABLES:
+    for table in Finder().get_table_classes():  # the app's tables, from Piccolo's own registry
         for column in table._meta.columns:
             if isinstance(column, Varchar):
                 name = column._meta.name

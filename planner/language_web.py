@@ -9,6 +9,8 @@ from __future__ import annotations
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs
 
+from litestar.middleware import DefineMiddleware
+
 from planner import i18n
 
 ONE_YEAR = 365 * 24 * 3600
@@ -49,6 +51,4 @@ class LanguageMiddleware:
 
 
 def language_middleware(secure: bool = False):
-    from litestar.middleware import DefineMiddleware
-
     return DefineMiddleware(LanguageMiddleware, secure=secure)

@@ -84,7 +84,7 @@ def declare_errors(route_handlers: list[Any]) -> None:
         elif inspect.isclass(item) and issubclass(item, Controller):
             handlers = [v for v in vars(item).values() if isinstance(v, HTTPRouteHandler)]
         for h in handlers:
-            if h.include_in_schema is not False and not getattr(item, "include_in_schema", True) is False:
+            if h.include_in_schema is not False and getattr(item, "include_in_schema", True) is not False:
                 _declare(h)
 
 

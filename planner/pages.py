@@ -10,12 +10,16 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, Dependency
 from litestar.response import Redirect, Template
 
-from planner.accounts import team
-from planner.accounts.rules import role_in
+from planner.changes import activities as activity_changes
+from planner.changes import programs as program_changes
+from planner.changes import spaces as space_changes
 from planner.clock import utcnow
 from planner.errors import PlannerError
 from planner.guest_pages import guest_handlers
 from planner.inventory import rules as inventory
+from planner.programs import rules as program_rules
+from planner.programs import team
+from planner.programs.rules import role_in
 from planner.resources.rules import review_status
 from planner.rsvps import messages
 from planner.rsvps import rules as rsvps
@@ -47,7 +51,7 @@ def _need(user: User, request: Request) -> None:
 async def home(request: Request, user: User = NoCheck) -> Template | Redirect:
     if user is None:
         return Redirect("/login")
-    programs = await sched.list_programs(user=user)
+    programs = await program_rules.list_programs(user=user)
     return page("scheduling/home.html", user, programs=programs)
 
 
@@ -63,14 +67,14 @@ async def program_create(request: Request, data: dict[str, Any] = Form, user: Us
     form = dict(data)
     form["languages"] = [x.strip() for x in str(form.get("languages") or "en").split(",") if x.strip()]
     try:
-        p = await sched.create_program(form, user=user)
+        p = await program_changes.create_program(form, user=user)
     except PlannerError as exc:
         return page("scheduling/program_form.html", user, status_code=exc.status_code, error=exc.message, form=data)
     return Redirect(f"/programs/{p['id']}", status_code=303)
 
 
 async def _program_context(program_id: int, user: User) -> dict:
-    program = await sched.get_program(program_id, user=user)
+    program = await program_rules.get_program(program_id, user=user)
     role = (await _role(user, program_id))
     spaces = await sched.list_spaces(program_id, user=user)
     hosts = await sched.list_hosts(program_id, user=user)
@@ -114,7 +118,7 @@ async def space_create(request: Request, program_id: int, data: dict[str, Any] =
     _need(user, request)
     form = dict(data)
     form["counts_presence"] = form.get("counts_presence") == "on"
-    return await _program_action(program_id, user, lambda: sched.add_space(program_id, form, user=user), "space")
+    return await _program_action(program_id, user, lambda: space_changes.add_space(program_id, form, user=user), "space")
 
 
 @post("/programs/{program_id:int}/hosts", include_in_schema=False, status_code=200)
@@ -127,7 +131,7 @@ async def host_create(request: Request, program_id: int, data: dict[str, Any] = 
 @get("/programs/{program_id:int}/schedule", include_in_schema=False)
 async def schedule_page(request: Request, program_id: int, user: User = NoCheck, day: str | None = None) -> Template:
     _need(user, request)
-    program = await sched.get_program(program_id, user=user)
+    program = await program_rules.get_program(program_id, user=user)
     first, last = date.fromisoformat(program["starts_on"]), date.fromisoformat(program["ends_on"])
     try:
         d = date.fromisoformat(day) if day else first
@@ -179,7 +183,7 @@ async def activity_create(request: Request, program_id: int, user: User = NoChec
     data = {k: raw.get(k) for k in raw.keys()}
     form = _activity_form(data, raw.getall("host_ids", []))
     try:
-        a = await sched.create_activity(program_id, form, user=user, now=utcnow())
+        a = await activity_changes.create_activity(program_id, form, user=user, now=utcnow())
     except PlannerError as exc:
         ctx = await _program_context(program_id, user)
         return page("scheduling/activity_form.html", user, status_code=exc.status_code, **ctx, error=exc.message,
@@ -192,7 +196,7 @@ async def activity_create(request: Request, program_id: int, user: User = NoChec
 async def activity_duplicate_form(request: Request, activity_id: int, user: User = NoCheck) -> Template:
     _need(user, request)
     a = await sched.get_activity(activity_id, user=user)
-    program = await sched.get_program(a["program_id"], user=user)
+    program = await program_rules.get_program(a["program_id"], user=user)
     return page("scheduling/duplicate.html", user, activity=a, program=program, days=_days(program), error=None)
 
 
@@ -202,9 +206,9 @@ async def activity_duplicate(request: Request, activity_id: int, user: User = No
     raw = await request.form()
     a = await sched.get_activity(activity_id, user=user)
     try:
-        made = await sched.duplicate_activity(activity_id, raw.getall("days", []), user=user, now=utcnow())
+        made = await activity_changes.duplicate_activity(activity_id, raw.getall("days", []), user=user, now=utcnow())
     except PlannerError as exc:
-        program = await sched.get_program(a["program_id"], user=user)
+        program = await program_rules.get_program(a["program_id"], user=user)
         return page("scheduling/duplicate.html", user, status_code=exc.status_code, activity=a, program=program,
                     days=_days(program), error=exc.message)
     return Redirect(f"/programs/{a['program_id']}/schedule?day={made[0]['day']}&copied={len(made)}", status_code=303)
@@ -237,7 +241,7 @@ async def activity_update(request: Request, activity_id: int, user: User = NoChe
     form["overbook_ok"] = data.get("overbook_ok") == "on"
     form.setdefault("rsvp_deadline", None)
     try:
-        await sched.update_activity(activity_id, form, user=user, now=utcnow())
+        await activity_changes.update_activity(activity_id, form, user=user, now=utcnow())
     except PlannerError as exc:
         ctx = await _program_context(a["program_id"], user)
         data["host_ids"] = raw.getall("host_ids", [])
@@ -279,7 +283,7 @@ async def _checkins(activity_id: int) -> dict[int, str]:
 async def activity_manage(request: Request, activity_id: int, user: User = NoCheck) -> Template:
     _need(user, request)
     activity = await sched.get_activity(activity_id, user=user)
-    program = await sched.get_program(activity["program_id"], user=user)
+    program = await program_rules.get_program(activity["program_id"], user=user)
     role = await _role(user, program["id"])
     organizer = role == "organizer"
     questions = await rsvps.questions_for(activity_id)
@@ -318,10 +322,10 @@ async def activity_confirm(request: Request, activity_id: int, what: str, user: 
     """Before anything that cannot be taken back (or only briefly): what will happen, and one button."""
     _need(user, request)
     activity = await sched.get_activity(activity_id, user=user)
-    program = await sched.get_program(activity["program_id"], user=user)
+    program = await program_rules.get_program(activity["program_id"], user=user)
     ctx: dict[str, Any] = {"activity": activity, "program": program, "what": what}
     if what == "cancel":
-        ctx["impact"] = await sched.cancel_impact(activity_id, user=user)
+        ctx["impact"] = await activity_changes.cancel_impact(activity_id, user=user)
         ctx["undo_seconds"] = UNDO_SECONDS
     elif what == "remove":
         rid = request.query_params.get("rsvp_id") or ""
@@ -371,14 +375,14 @@ async def activity_action(request: Request, activity_id: int, action: str, user:
             data["required"] = data.get("required") == "on"
             await rsvps.add_question(activity_id, data, user=user)
         elif action == "publish":
-            await sched.update_activity(activity_id, {"published": True}, user=user, now=now)
+            await activity_changes.update_activity(activity_id, {"published": True}, user=user, now=now)
         elif action == "cancel":
-            await sched.cancel_activity(activity_id, {"reason": data.get("reason", "")}, user=user, now=now, hold_seconds=UNDO_SECONDS)
+            await activity_changes.cancel_activity(activity_id, {"reason": data.get("reason", "")}, user=user, now=now, hold_seconds=UNDO_SECONDS)
         elif action == "undo":
-            await sched.undo_cancel(activity_id, user=user, now=now, window_seconds=UNDO_SECONDS)
+            await activity_changes.undo_cancel(activity_id, user=user, now=now, window_seconds=UNDO_SECONDS)
         elif action == "delete":
             a = await sched.get_activity(activity_id, user=user)
-            await sched.delete_activity(activity_id, user=user)
+            await activity_changes.delete_activity(activity_id, user=user)
             return Redirect(f"/programs/{a['program_id']}?m=deleted", status_code=303)
         else:
             raise PlannerError("Unknown action.", "not_found")
@@ -400,7 +404,7 @@ def _audience(raw) -> list[str]:
 async def activity_message_form(request: Request, activity_id: int, user: User = NoCheck) -> Template:
     _need(user, request)
     a = await sched.get_activity(activity_id, user=user)
-    program = await sched.get_program(a["program_id"], user=user)
+    program = await program_rules.get_program(a["program_id"], user=user)
     return page("scheduling/message.html", user, program=program, activity=a, form={"audience": ["confirmed"]},
                 error=None, preview=None, action=f"/activities/{activity_id}/message")
 
@@ -408,7 +412,7 @@ async def activity_message_form(request: Request, activity_id: int, user: User =
 @get("/programs/{program_id:int}/message", include_in_schema=False)
 async def program_message_form(request: Request, program_id: int, user: User = NoCheck) -> Template:
     _need(user, request)
-    program = await sched.get_program(program_id, user=user)
+    program = await program_rules.get_program(program_id, user=user)
     return page("scheduling/message.html", user, program=program, activity=None, form={"audience": ["confirmed"]},
                 error=None, preview=None, action=f"/programs/{program_id}/message")
 
@@ -418,7 +422,7 @@ async def _message(request: Request, user: User, *, program_id: int | None, acti
     raw = await request.form()
     form = {"subject": raw.get("subject") or "", "message": raw.get("message") or "", "audience": _audience(raw)}
     a = await sched.get_activity(activity_id, user=user) if activity_id else None
-    program = await sched.get_program(program_id or a["program_id"], user=user)
+    program = await program_rules.get_program(program_id or a["program_id"], user=user)
     action = f"/activities/{activity_id}/message" if activity_id else f"/programs/{program_id}/message"
     try:
         if raw.get("confirmed") == "yes":
@@ -453,7 +457,7 @@ async def program_message(request: Request, program_id: int, user: User = NoChec
 @get("/programs/{program_id:int}/edit", include_in_schema=False)
 async def program_edit(request: Request, program_id: int, user: User = NoCheck) -> Template:
     _need(user, request)
-    program = await sched.get_program(program_id, user=user)
+    program = await program_rules.get_program(program_id, user=user)
     form = {**program, "languages": ", ".join(program["languages"])}
     return page("scheduling/program_edit.html", user, program=program, form=form, error=None)
 
@@ -464,16 +468,16 @@ async def program_update(request: Request, program_id: int, data: dict[str, Any]
     form = dict(data)
     body = {**form, "languages": [x.strip() for x in str(form.get("languages") or "en").split(",") if x.strip()]}
     try:
-        await sched.update_program(program_id, body, user=user)
+        await program_rules.update_program(program_id, body, user=user)
     except PlannerError as exc:
-        program = await sched.get_program(program_id, user=user)
+        program = await program_rules.get_program(program_id, user=user)
         return page("scheduling/program_edit.html", user, status_code=exc.status_code, program=program, form=form, error=exc.message)
     return Redirect(f"/programs/{program_id}?m=saved", status_code=303)
 
 
 async def _space_ctx(space_id: int, user: User) -> dict:
     usage = await sched.space_usage(space_id, user=user)
-    program = await sched.get_program(usage["space"]["program_id"], user=user)
+    program = await program_rules.get_program(usage["space"]["program_id"], user=user)
     return {"space": usage["space"], "activities": usage["activities"], "program": program}
 
 
@@ -504,7 +508,7 @@ async def space_delete(request: Request, space_id: int, data: dict[str, Any] = F
     if data.get("confirmed") != "yes":
         return page("scheduling/space_edit.html", user, **ctx, form=ctx["space"], error=None, confirm_delete=True)
     try:
-        await sched.delete_space(space_id, user=user)
+        await space_changes.delete_space(space_id, user=user)
     except PlannerError as exc:
         return page("scheduling/space_edit.html", user, status_code=exc.status_code, **ctx, form=ctx["space"], error=exc.message)
     return Redirect(f"/programs/{ctx['program']['id']}?m=deleted", status_code=303)
@@ -512,7 +516,7 @@ async def space_delete(request: Request, space_id: int, data: dict[str, Any] = F
 
 async def _host_ctx(host_id: int, user: User) -> dict:
     usage = await sched.host_usage(host_id, user=user)
-    program = await sched.get_program(usage["host"]["program_id"], user=user)
+    program = await program_rules.get_program(usage["host"]["program_id"], user=user)
     return {"host": usage["host"], "activities": usage["activities"], "program": program}
 
 
@@ -546,7 +550,7 @@ async def host_delete(request: Request, host_id: int, data: dict[str, Any] = For
 
 async def _item_ctx(item_id: int, user: User) -> dict:
     usage = await inventory.item_usage(item_id, user=user)
-    program = await sched.get_program(usage["item"]["program_id"], user=user)
+    program = await program_rules.get_program(usage["item"]["program_id"], user=user)
     return {**usage, "program": program}
 
 

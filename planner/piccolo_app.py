@@ -4,22 +4,14 @@ from planner.accounts.tables import AccountLink, ApiToken, User, UserSession
 from planner.audit.tables import AuditEvent
 from planner.care.tables import CareMessage, CareSetting
 from planner.inventory.tables import Item, KitComponent, Location, StockLevel, StockMovement
-from planner.mail.tables import OutboxMessage
+from planner.outbox.tables import OutboxMessage
 from planner.paths import asset_dir
+from planner.programs.tables import Membership, Program
 from planner.reports.tables import FeedbackMarker, FeedbackSetting, FeedbackTally
 from planner.resources.tables import ResourceReview, SupportResource
 from planner.rsvps.tables import Invitation, Question, ReminderSent, Rsvp
+from planner.scheduling.tables import Activity, ActivityHost, Host, HostUnavailability, Slot, Space
 from planner.throttle.tables import ThrottleHit
-from planner.scheduling.tables import (
-    Activity,
-    ActivityHost,
-    Host,
-    HostUnavailability,
-    Membership,
-    Program,
-    Slot,
-    Space,
-)
 from planner.tickets.tables import Checkin, PresenceScan, ScanConflict
 
 TABLES = [

@@ -4,18 +4,16 @@ from __future__ import annotations
 from urllib.parse import unquote, urlparse
 
 from piccolo.conf.apps import AppRegistry
+from piccolo.engine.postgres import PostgresEngine
 
 from planner.settings import get_settings
+from planner.sqlite_engine import PlannerSQLiteEngine
 
 
 def make_engine(url: str):
     if url.startswith("sqlite"):
-        from planner.sqlite_engine import PlannerSQLiteEngine
-
         # A generous busy timeout: IMMEDIATE writers queue instead of failing.
         return PlannerSQLiteEngine(path=url.split("sqlite:///", 1)[1], timeout=30)
-    from piccolo.engine.postgres import PostgresEngine
-
     u = urlparse(url)
     config = {
         "host": u.hostname or "127.0.0.1",

@@ -5,7 +5,6 @@ Each run gets a fresh database (a temp SQLite file, or a new PostgreSQL database
 """
 from __future__ import annotations
 
-import asyncio
 import os
 import tempfile
 import uuid

@@ -5,9 +5,10 @@ from datetime import date, timedelta
 
 from planner import clock
 from planner.demo import PROGRAM_NAME, festival_start, load_demo
+from planner.programs.tables import Membership, Program
 from planner.rsvps import rules as rsvps
 from planner.rsvps.tables import Invitation, Question, Rsvp
-from planner.scheduling.tables import Activity, Host, Membership, Program, Slot, Space
+from planner.scheduling.tables import Activity, Host, Slot, Space
 
 
 async def test_demo_twice_gives_one_programme_with_every_kind():

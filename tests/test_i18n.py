@@ -220,7 +220,7 @@ async def test_programme_default_language_when_the_browser_matches_none(api, cli
 
 async def test_guest_choice_on_their_page_is_used_for_every_later_email(setup, api, client):
     from planner.mail.render import render
-    from planner.mail.tables import OutboxMessage
+    from planner.outbox.tables import OutboxMessage
     from planner.rsvps.tables import Rsvp
 
     a = await api.activity(setup["program"]["id"], setup["space"]["id"], published=True, title="Atem")
@@ -345,7 +345,7 @@ def test_numbers_and_dates_use_each_languages_own_way():
 
 async def test_invitation_email_speaks_the_programmes_default_language(api, client):
     from planner.mail.render import render
-    from planner.mail.tables import OutboxMessage
+    from planner.outbox.tables import OutboxMessage
 
     p = await api.program(languages=["pt", "en"], country="BR", timezone="America/Sao_Paulo")
     s = await api.space(p["id"])

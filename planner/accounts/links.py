@@ -19,8 +19,7 @@ from planner.audit.rules import record
 from planner.db import locked, write_transaction
 from planner.errors import PlannerError
 from planner.i18n import _l
-from planner.mail.rules import enqueue
-from planner.scheduling.tables import Membership
+from planner.outbox.rules import enqueue
 from planner.throttle import rules as throttle
 
 TTL = {"invite": timedelta(days=7), "reset": timedelta(hours=1)}
@@ -34,10 +33,6 @@ async def create_link(user_id: int, purpose: str, *, now: datetime, program_id: 
     await AccountLink.insert(AccountLink(user=user_id, purpose=purpose, token_hash=token_hash(secret), program=program_id,
                                          created_by=created_by, created_at=now, expires_at=now + TTL[purpose]))
     return secret
-
-
-async def _programs_of(user_id: int) -> list[int]:
-    return [r["program"] for r in await Membership.select(Membership.program).where(Membership.user == user_id)]
 
 
 async def request_reset(email: str, *, now: datetime, client: str, base_url: str) -> None:
@@ -89,9 +84,8 @@ async def set_password_with_link(secret: str, password: str, *, now: datetime) -
         ended = await end_sessions(link["user_id"])
         actor = {"id": link["user_id"], "email": link["email"]}
         if link["purpose"] == "reset":
-            for program_id in await _programs_of(link["user_id"]) or [None]:
-                await record("password_reset", now=now, program_id=program_id, actor=actor, subject=link["email"],
-                             detail=f"{ended} session(s) ended")
+            # An account event: each programme the person works on shows it in its log (audit.events).
+            await record("password_reset", now=now, actor=actor, subject=link["email"], detail=f"{ended} session(s) ended")
     return {"id": link["user_id"], "email": link["email"], "purpose": link["purpose"]}
 
 
@@ -105,7 +99,5 @@ async def change_password(user: dict, current: str, new: str, *, now: datetime, 
         await locked(User.select(User.id).where(User.id == user["id"])).first()
         await User.update({User.password_hash: new_hash}).where(User.id == user["id"])
         ended = await end_sessions(user["id"], keep_session_id=keep_session_id)
-        for program_id in await _programs_of(user["id"]) or [None]:
-            await record("password_changed", now=now, program_id=program_id, actor=user, subject=user["email"],
-                         detail=f"{ended} other session(s) ended")
+        await record("password_changed", now=now, actor=user, subject=user["email"], detail=f"{ended} other session(s) ended")
     return ended

@@ -1,7 +1,8 @@
-"""Accounts: users, password hashes, logins with their throttle, bearer tokens, programme roles."""
+"""Accounts: users, password hashes, logins with their throttle, bearer tokens. Roles are in planner.programs."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import re
 import secrets
@@ -14,14 +15,10 @@ from planner.accounts.tables import ApiToken, User
 from planner.db import raw
 from planner.errors import PlannerError
 from planner.i18n import _l
-from planner.terms import Terms
-from planner.scheduling.tables import Membership
 from planner.throttle import rules as throttle
 
 _hasher = PasswordHasher()
 EMAIL_RE = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
-# A real hash of a random password, checked when the email is unknown so both paths cost the same.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 # An invited person has no password until they follow their link; no password verifies against this.
 NO_PASSWORD = "!"
 # Failures on one account from anywhere, before each further attempt on it is slowed (never refused).
@@ -48,9 +45,16 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    """A real hash of a random password, checked when the email is unknown so both paths cost the same
+    (made on first use, not at import)."""
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
 def password_matches(stored_hash: str | None, password: str) -> bool:
     try:
-        _hasher.verify(stored_hash or _DUMMY_HASH, password or "")
+        _hasher.verify(stored_hash or _dummy_hash(), password or "")
         return stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False
@@ -148,26 +152,7 @@ async def list_tokens(user_id: int, *, now: datetime) -> list[dict]:
     return rows
 
 
-# ---------------------------------------------------------------- users and roles
+# ---------------------------------------------------------------- users
 
 async def user_by_id(user_id: int) -> dict | None:
     return await User.select(User.id, User.email, User.is_admin, User.name).where(User.id == user_id).first()
-
-
-async def role_in(user_id: int, program_id: int) -> str | None:
-    row = await Membership.select(Membership.role).where(
-        (Membership.user == user_id) & (Membership.program == program_id)
-    ).first()
-    return row["role"] if row else None
-
-
-async def require_role(user: dict | None, program_id: int, *roles: str) -> str:
-    """The user's role in the programme, or 401/403/404. Unknown and foreign programmes look the same (404)."""
-    if user is None:
-        raise PlannerError("Log in first.", "unauthorized")
-    role = await role_in(user["id"], program_id)
-    if role is None:
-        raise PlannerError("That programme was not found.", "not_found")
-    if roles and role not in roles:
-        raise PlannerError(_l("This needs one of these roles in the programme: {roles}.", roles=Terms(roles)), "forbidden")
-    return role

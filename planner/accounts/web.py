@@ -13,11 +13,13 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, Dependency
 from litestar.response import Redirect, Template
 
-from planner.accounts import links, rules, sessions, team
+from planner.accounts import links, rules, sessions
 from planner.audit.rules import events
 from planner.clock import utcnow
 from planner.errors import PlannerError
-from planner.scheduling.rules import get_program
+from planner.programs import rules as program_rules
+from planner.programs import team
+from planner.programs.rules import get_program
 from planner.settings import get_settings
 from planner.web_common import SESSION_COOKIE, client_address
 
@@ -217,9 +219,9 @@ async def team_action(request: Request, program_id: int, action: str, data: dict
 @get("/programs/{program_id:int}/audit", include_in_schema=False)
 async def audit_page(request: Request, program_id: int, user: User = NoCheck) -> Template:
     user = _need(user)
-    await rules.require_role(user, program_id, "organizer")
+    await program_rules.require_role(user, program_id, "organizer")
     program = await get_program(program_id, user=user)
-    return page("accounts/audit.html", user, program=program, events=await events(program_id))
+    return page("accounts/audit.html", user, program=program, events=await events(program_id, member_ids=await program_rules.member_ids(program_id)))
 
 
 @get("/admin", include_in_schema=False)
@@ -313,7 +315,7 @@ class AccountApiController(Controller):
 
     @get("/programs/{program_id:int}/audit", summary="The programme's audit log (organizers)")
     async def audit(self, program_id: int, user: User = NoCheck) -> list[dict[str, Any]]:
-        await rules.require_role(user, program_id, "organizer")
-        rows = await events(program_id)
+        await program_rules.require_role(user, program_id, "organizer")
+        rows = await events(program_id, member_ids=await program_rules.member_ids(program_id))
         return [{"at": r["at"].isoformat(), "actor": r["actor_label"], "action": r["action"], "subject": r["subject"],
                  "detail": r["detail"]} for r in rows]

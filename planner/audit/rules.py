@@ -24,7 +24,14 @@ async def record(action: str, *, now: datetime, program_id: int | None = None, a
     ))
 
 
-async def events(program_id: int, *, limit: int = 200) -> list[dict]:
-    """The programme's events, newest first."""
-    return await (AuditEvent.select().where(AuditEvent.program == program_id)
+ACCOUNT_ACTIONS = ("password_reset", "password_changed")
+
+
+async def events(program_id: int, *, member_ids: list[int] = (), limit: int = 200) -> list[dict]:
+    """The programme's events, newest first, with the account events (a password reset or change) of the
+    people who work on it now (`member_ids`)."""
+    mine = AuditEvent.program == program_id
+    if member_ids:
+        mine |= AuditEvent.program.is_null() & AuditEvent.actor.is_in(list(member_ids)) & AuditEvent.action.is_in(list(ACCOUNT_ACTIONS))
+    return await (AuditEvent.select().where(mine)
                   .order_by(AuditEvent.at, ascending=False).order_by(AuditEvent.id, ascending=False).limit(limit))

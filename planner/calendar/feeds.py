@@ -31,8 +31,9 @@ from planner.calendar.invites import location, manage_url, support_resources, ui
 from planner.errors import PlannerError, not_found
 from planner.fields import loads
 from planner.i18n import translations
+from planner.programs.tables import Membership, Program
 from planner.rsvps.tables import Rsvp
-from planner.scheduling.tables import Activity, Membership, Program, Slot, Space
+from planner.scheduling.tables import Activity, Slot, Space
 from planner.settings import get_settings
 from planner.tokens import check_feed_token, feed_token
 

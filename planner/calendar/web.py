@@ -13,7 +13,7 @@ from planner.calendar import feeds, invites
 from planner.calendar.ics import MEDIA_TYPE
 from planner.clock import utcnow
 from planner.errors import PlannerError, not_found
-from planner.scheduling.rules import get_program
+from planner.programs.rules import get_program
 
 User = dict | None
 MAX_AGE = 300

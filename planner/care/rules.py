@@ -11,18 +11,19 @@ import hashlib
 import re
 from datetime import datetime, timedelta
 
-from planner.accounts.rules import normalise_email, require_role
+from planner.accounts.rules import normalise_email
 from planner.audit.rules import record
 from planner.care.tables import CareMessage, CareSetting
 from planner.db import locked, write_transaction
 from planner.errors import PlannerError, not_found
 from planner.fields import loads
 from planner.i18n import LazyText, _, _l, translations
-from planner.mail.rules import message_row
-from planner.mail.tables import OutboxMessage
+from planner.outbox.rules import message_row
+from planner.outbox.tables import OutboxMessage
+from planner.programs.rules import require_role
+from planner.programs.tables import Membership, Program
 from planner.rsvps.rules import guest_rsvp
 from planner.rsvps.tables import Rsvp
-from planner.scheduling.tables import Membership, Program
 
 INBOX_ROLES = ("organizer", "care")
 MAX_MESSAGE = 4000

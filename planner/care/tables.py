@@ -3,7 +3,7 @@ from piccolo.columns import JSON, ForeignKey, Integer, Text, Timestamptz, Varcha
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from planner.scheduling.tables import Program
+from planner.programs.tables import Program
 
 
 class CareSetting(Table, tablename="care_setting"):

@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 from planner.care import rules
 from planner.clock import utcnow
 from planner.errors import PlannerError
-from planner.scheduling.rules import get_program
+from planner.programs.rules import get_program
 from planner.settings import get_settings
 from planner.templating import local_time
 

@@ -17,17 +17,18 @@ import secrets
 from datetime import date, datetime
 from typing import Any, AsyncIterator
 
-from planner.accounts.rules import require_role
 from planner.db import engine, is_postgres, raw, write_transaction
+from planner.errors import PlannerError, not_found
 from planner.fields import SafeCsvWriter, csv_rows, whole
 from planner.fields import formula_safe as _csv_safe
-from planner.errors import PlannerError, not_found
 from planner.i18n import _l, _nl
-from planner.terms import Term
 from planner.inventory.tables import Item, KitComponent, Location, StockLevel, StockMovement
-from planner.mail.rules import enqueue
-from planner.scheduling.tables import Activity, Membership, Program, Slot, Space
+from planner.outbox.rules import enqueue
+from planner.programs.rules import require_role
+from planner.programs.tables import Membership, Program
+from planner.scheduling.tables import Activity, Slot, Space
 from planner.settings import get_settings
+from planner.terms import Term
 
 # Kinds a person may post; "hand_out" from the API is a manual hand-out (a walk-in without a ticket).
 API_KINDS = ("receive", "transfer", "adjust", "assemble", "return", "hand_out")

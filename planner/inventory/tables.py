@@ -3,7 +3,8 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from planner.accounts.tables import User
-from planner.scheduling.tables import Program, Space
+from planner.programs.tables import Program
+from planner.scheduling.tables import Space
 
 MOVEMENT_KINDS = ("receive", "transfer", "assemble", "hand_out", "return", "adjust")
 

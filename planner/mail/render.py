@@ -33,10 +33,11 @@ from planner.calendar.ics import resource_line
 from planner.calendar.when import format_days, format_moment, format_span, rsvp_days
 from planner.fields import loads
 from planner.i18n import _, translations
-from planner.mail.rules import merged_by, message_id, still_true
-from planner.mail.tables import OutboxMessage
+from planner.outbox.rules import merged_by, message_id, still_true
+from planner.outbox.tables import OutboxMessage
+from planner.programs.tables import Program
 from planner.rsvps.tables import Invitation, Rsvp
-from planner.scheduling.tables import Activity, Program
+from planner.scheduling.tables import Activity
 from planner.settings import Settings, get_settings
 
 SUBJECTS = {

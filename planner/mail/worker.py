@@ -32,11 +32,11 @@ from piccolo.query.functions.aggregate import Min
 from planner.clock import utcnow
 from planner.db import is_postgres, raw, write_transaction
 from planner.mail.render import Letter, compose
-from planner.mail.rules import backoff
-from planner.mail.tables import OutboxMessage
+from planner.outbox.rules import backoff
+from planner.outbox.tables import OutboxMessage
+from planner.privacy import purge_sensitive_answers
 from planner.redact import redact
 from planner.rsvps.messages import send_due_reminders
-from planner.rsvps.privacy import purge_sensitive_answers
 from planner.rsvps.rules import expire_offers
 from planner.settings import Settings
 

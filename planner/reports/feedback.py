@@ -13,11 +13,11 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from planner.accounts.rules import require_role
 from planner.db import is_postgres, raw, write_transaction
 from planner.errors import PlannerError
-from planner.mail.rules import message_row
-from planner.mail.tables import OutboxMessage
+from planner.outbox.rules import message_row
+from planner.outbox.tables import OutboxMessage
+from planner.programs.rules import require_role
 from planner.reports.tables import QUESTIONS
 from planner.rsvps.rules import guest_rsvp
 from planner.settings import get_settings

@@ -24,9 +24,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from planner.accounts.rules import require_role
 from planner.db import is_postgres, raw
 from planner.errors import PlannerError, not_found
+from planner.programs.rules import require_role
 from planner.tickets.walkin import WALKIN_DOMAIN
 
 SMALL = 5

@@ -9,7 +9,8 @@ time column that could be lined up with a tally.
 from piccolo.columns import Boolean, Date, ForeignKey, Integer, Varchar
 from piccolo.table import Table
 
-from planner.scheduling.tables import Activity, Program
+from planner.programs.tables import Program
+from planner.scheduling.tables import Activity
 
 QUESTIONS = {"mood": ("1", "2", "3", "4", "5"), "again": ("yes", "maybe", "no")}
 

@@ -72,7 +72,8 @@ def _language_label(code: str, lang: str) -> str:
 
 def build_view(report: Report, *, lang: str, shareable: bool, title: str) -> ReportView:
     t: Callable[[str], str] = translations(lang).gettext
-    s = lambda n: small(n, shareable)
+    def s(n):
+        return small(n, shareable)
     tot = report.totals
     p0 = report.programs[0] if len(report.programs) == 1 else None
     if p0:

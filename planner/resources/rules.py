@@ -6,15 +6,15 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from planner.accounts.rules import require_role
 from planner.db import write_transaction
 from planner.errors import PlannerError, not_found
-from planner.i18n import _l
 from planner.fields import loads
+from planner.i18n import _l
+from planner.programs.rules import require_role
+from planner.programs.tables import Program
 from planner.resources import hub
 from planner.resources.seed import reviewed_on
 from planner.resources.tables import ResourceReview, SupportResource
-from planner.scheduling.tables import Program
 
 KINDS = hub.KINDS
 PUBLIC = ("name", "kind", "phone", "sms", "url", "hours", "languages", "description")

@@ -11,7 +11,7 @@ from piccolo.columns import (
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from planner.scheduling.tables import Program
+from planner.programs.tables import Program
 
 SOURCES = ("curated", "public_list", "organizer")
 

@@ -12,10 +12,10 @@ from litestar.response import Redirect, Template
 from planner.clock import utcnow
 from planner.errors import PlannerError
 from planner.i18n import translations
+from planner.programs.rules import get_program
 from planner.resources import help_web, rules
 from planner.resources.hub import country_name
 from planner.resources.public_list import KIND_LABELS
-from planner.scheduling.rules import get_program
 from planner.templating import current_language
 from planner.web_common import as_dict
 

@@ -10,51 +10,20 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from planner.accounts.rules import require_role
 from planner.db import raw, write_transaction
 from planner.errors import PlannerError, not_found
 from planner.i18n import _, _l
-from planner.mail.rules import message_row
-from planner.mail.tables import OutboxMessage
+from planner.outbox.rules import message_row
+from planner.outbox.tables import OutboxMessage
+from planner.programs.rules import parse_hours, require_role
+from planner.programs.tables import Program
 from planner.rsvps.tables import Rsvp
-from planner.scheduling.tables import Activity, Program
+from planner.scheduling.tables import Activity
 
-MAX_HOURS = 24 * 14
 AUDIENCES = ("confirmed", "waitlisted")
 
 
 # ---------------------------------------------------------------- reminders
-
-def parse_hours(value: Any) -> list[int]:
-    """"24, 2" -> [24, 2]: whole hours before the start, largest first; empty means no reminders."""
-    if value in (None, ""):
-        return []
-    if isinstance(value, (list, tuple)):
-        parts = [str(x) for x in value]
-    else:
-        parts = [x for x in str(value).replace(";", ",").split(",")]
-    out: set[int] = set()
-    for part in parts:
-        part = part.strip()
-        if not part:
-            continue
-        if not part.isdecimal() or not 1 <= int(part) <= MAX_HOURS:
-            raise PlannerError(
-                _l("Reminders are whole hours before the start, from 1 to {max}, separated by commas (for example 24, 2).", max=MAX_HOURS),
-                extra={"field": "reminder_hours"},
-            )
-        out.add(int(part))
-    if len(out) > 5:
-        raise PlannerError("At most five reminders per activity.", extra={"field": "reminder_hours"})
-    return sorted(out, reverse=True)
-
-
-async def set_reminder_hours(program_id: int, value: Any, *, user: dict | None) -> list[int]:
-    await require_role(user, program_id, "organizer")
-    hours = parse_hours(value)
-    await Program.update({Program.reminder_hours: ",".join(str(h) for h in hours)}).where(Program.id == program_id)
-    return hours
-
 
 async def send_due_reminders(*, now: datetime) -> int:
     """Queue every reminder that is due: for a confirmed RSVP of an activity that is not cancelled, the

@@ -11,7 +11,7 @@ from typing import Any
 from planner.accounts.rules import normalise_email
 from planner.db import locked, write_transaction
 from planner.errors import PlannerError, not_found
-from planner.mail.rules import enqueue
+from planner.rsvps.notices import enqueue
 from planner.rsvps.rules import ACTIVE, _name, _open_activity, guest_rsvp, rsvp_out, waitlist_position
 from planner.rsvps.tables import Invitation, Rsvp
 from planner.scheduling.tables import Slot

@@ -12,18 +12,23 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from planner.accounts.rules import normalise_email, require_role
+import asyncpg
+
+from planner.accounts.rules import normalise_email
 from planner.audit.rules import record
-from planner.db import is_postgres, locked, raw, slot_lock, write_transaction
+from planner.db import free_pool, is_postgres, locked, raw, slot_lock, write_transaction
 from planner.errors import PlannerError, not_found
 from planner.fields import SafeCsvWriter, csv_rows, loads
 from planner.i18n import _l, _nl
 from planner.inputs import check_text
-from planner.mail.rules import enqueue, enqueue_many, message_row
-from planner.terms import Term
+from planner.outbox.rules import message_row
+from planner.programs.rules import require_role
+from planner.programs.tables import Program
+from planner.rsvps.notices import enqueue, enqueue_many
 from planner.rsvps.tables import ERASED_DOMAIN, Invitation, Question, Rsvp
-from planner.scheduling.tables import Activity, Program, Slot
+from planner.scheduling.tables import Activity, Slot
 from planner.settings import get_settings
+from planner.terms import Term
 from planner.tokens import check_rsvp_token, new_code, rsvp_token
 
 ACTIVE = ("invited", "applied", "offered", "confirmed", "waitlisted")
@@ -270,10 +275,6 @@ FROM r, d
 
 async def _fast_rsvp(a: dict, slot_id: int, *, name: str, email: str, guests: int, answers: dict, language: str,
                      now: datetime) -> tuple[dict, bool] | None:
-    import asyncpg
-
-    from planner.db import free_pool
-
     pool = free_pool()
     if pool is None:
         return None

@@ -1,8 +1,9 @@
-from piccolo.columns import JSON, ForeignKey, Integer, Text, Timestamptz, Varchar, Boolean
+from piccolo.columns import JSON, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from planner.scheduling.tables import Activity, Program, Slot
+from planner.programs.tables import Program
+from planner.scheduling.tables import Activity, Slot
 
 # An erased guest's rows keep their counts but name nobody: placeholder addresses in a reserved domain.
 ERASED_DOMAIN = "erased.invalid"

@@ -8,10 +8,11 @@ from litestar import Controller, Request, Response, get, patch, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Dependency
 
-from planner.clock import utcnow
 from planner import i18n
-from planner.scheduling.tables import Activity
+from planner.clock import utcnow
+from planner.privacy import erase_guest, export_guest_data
 from planner.rsvps import rules
+from planner.scheduling.tables import Activity
 from planner.web_common import as_dict
 
 UNSET = msgspec.UNSET
@@ -121,15 +122,11 @@ class GuestRsvpController(Controller):
 
     @get("/rsvps/{rsvp_id:int}/data")
     async def my_data(self, rsvp_id: int, token: str | None = None) -> Response[dict[str, Any]]:
-        from planner.rsvps.privacy import export_guest_data
-
         return Response(await export_guest_data(rsvp_id, token), headers={"cache-control": "no-store",
                         "content-disposition": f'attachment; filename="my-data-{rsvp_id}.json"'})
 
     @post("/rsvps/{rsvp_id:int}/erase", status_code=200)
     async def erase(self, rsvp_id: int, token: str | None = None) -> dict[str, Any]:
-        from planner.rsvps.privacy import erase_guest
-
         await erase_guest(rsvp_id, token, now=utcnow())
         return {"status": "erased"}
 

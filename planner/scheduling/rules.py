@@ -5,15 +5,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable
 
-from babel import Locale
-
-from planner.accounts.rules import normalise_email, require_role
+from planner.accounts.rules import normalise_email
 from planner.clock import as_utc, local, parse_date, zone
-from planner.db import locked, raw, write_transaction
+from planner.db import locked, write_transaction
 from planner.errors import PlannerError, not_found
+from planner.fields import row_id, text, whole
 from planner.i18n import Moment, _l, _nl
-from planner.fields import loads, whole
-from planner.rsvps.messages import parse_hours
+from planner.programs.rules import program_row, require_role
+from planner.programs.tables import Program
 from planner.scheduling.tables import (
     ACTIVITY_KINDS,
     RSVP_MODES,
@@ -21,162 +20,16 @@ from planner.scheduling.tables import (
     ActivityHost,
     Host,
     HostUnavailability,
-    Membership,
-    Program,
     Slot,
     Space,
 )
 
-COUNTRIES = {code for code in Locale("en").territories if len(code) == 2 and code.isalpha()}
 MAX_SLOTS = 500
-
-
-def _text(data: dict, key: str, label: str, *, required: bool = True, max_len: int = 200) -> str:
-    value = data.get(key)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise PlannerError(_l("{label} is required.", label=_l(label)), extra={"field": key})
-        return ""
-    if not isinstance(value, str):
-        raise PlannerError(_l("{label} must be text.", label=_l(label)), extra={"field": key})
-    value = value.strip()
-    if len(value) > max_len:
-        raise PlannerError(_l("{label} can be at most {max_len} characters.", label=_l(label), max_len=max_len), extra={"field": key})
-    return value
 
 
 def _int(data: dict, key: str, label: str, *, default: int | None = None, minimum: int = 0, maximum: int = 100_000) -> int:
     return whole(data.get(key, default), label, key, minimum=minimum, maximum=maximum)
 
-
-def _id(value: Any, label: str) -> int:
-    try:
-        if isinstance(value, bool):
-            raise ValueError
-        return int(value)
-    except (TypeError, ValueError) as exc:
-        raise PlannerError(_l("{label} is not a valid id.", label=label)) from exc
-
-
-# ---------------------------------------------------------------- programmes
-
-def program_out(p: dict) -> dict:
-    return {
-        "id": p["id"],
-        "name": p["name"],
-        "timezone": p["timezone"],
-        "country": p["country"],
-        "starts_on": p["starts_on"].isoformat(),
-        "ends_on": p["ends_on"].isoformat(),
-        "languages": loads(p["languages"]) or [],
-        "care_email": p["care_email"],
-        "venue_address": p["venue_address"],
-        "reminder_hours": p.get("reminder_hours", "24,2"),
-    }
-
-
-async def create_program(data: dict, *, user: dict | None) -> dict:
-    if user is None:
-        raise PlannerError("Log in first.", "unauthorized")
-    if not user.get("is_admin"):
-        raise PlannerError("Only an admin may create programmes.", "forbidden")
-    name = _text(data, "name", "Name")
-    tz = _text(data, "timezone", "Time zone", max_len=64)
-    zone(tz)
-    country = _text(data, "country", "Country", max_len=2).upper()
-    if country not in COUNTRIES:
-        raise PlannerError(_l("“{country}” is not an ISO 3166-1 country code (for example US or GB).", country=country), extra={"field": "country"})
-    starts_on = parse_date(data.get("starts_on") or "", "starts_on")
-    ends_on = parse_date(data.get("ends_on") or "", "ends_on")
-    if ends_on < starts_on:
-        raise PlannerError("The programme must end on or after the day it starts.", extra={"field": "ends_on"})
-    if (ends_on - starts_on).days > 400:
-        raise PlannerError("A programme can last at most 400 days.", extra={"field": "ends_on"})
-    languages = data.get("languages") or ["en"]
-    if not isinstance(languages, list) or not all(isinstance(x, str) and 2 <= len(x) <= 10 for x in languages):
-        raise PlannerError("languages must be a list of language codes such as [\"en\", \"es\"].", extra={"field": "languages"})
-    care_email = data.get("care_email") or user["email"]
-    care_email = normalise_email(care_email)
-    async with write_transaction():
-        program = Program(
-            name=name, timezone=tz, country=country, starts_on=starts_on, ends_on=ends_on,
-            languages=languages, care_email=care_email,
-            venue_address=_text(data, "venue_address", "Venue address", required=False, max_len=500),
-        )
-        await program.save()
-        await Membership.insert(Membership(program=program.id, user=user["id"], role="organizer"))
-        await _seed_program(program.id, country, languages)
-    return program_out(program.to_dict())
-
-
-async def _seed_program(program_id: int, country: str, languages: list[str]) -> None:
-    """The warehouse location and the country's support resources come with every programme."""
-    from planner.inventory.tables import Location
-    from planner.resources.tables import SupportResource
-
-    await Location.insert(Location(program=program_id, name="Warehouse"))
-    try:
-        from planner.resources.seed import resources_for
-    except ImportError:  # pragma: no cover - seed module ships with the package
-        return
-    rows = [
-        SupportResource(
-            program=program_id, country=r.get("country") or country, name=r["name"], kind=r["kind"],
-            phone=r.get("phone"), sms=r.get("sms"), url=r.get("url"), hours=r.get("hours"),
-            languages=r.get("languages") or [], description=r.get("description") or "", position=i,
-            source=r.get("source") or "curated",
-        )
-        for i, r in enumerate(resources_for(country, languages))
-    ]
-    if rows:
-        await SupportResource.insert(*rows)
-
-
-async def update_program(program_id: int, data: dict, *, user: dict | None) -> dict:
-    """Name, venue, care e-mail, languages and reminder offsets; dates, zone and country stay as created."""
-    await require_role(user, program_id, "organizer")
-    p = await program_row(program_id)
-    languages = data.get("languages") or loads(p["languages"]) or ["en"]
-    if not isinstance(languages, list) or not all(isinstance(x, str) and 2 <= len(x) <= 10 for x in languages):
-        raise PlannerError("Languages must be language codes such as en, es.", extra={"field": "languages"})
-    values = {
-        Program.name: _text({**p, **data}, "name", "Name"),
-        Program.venue_address: _text({**p, **data}, "venue_address", "Venue address", required=False, max_len=500),
-        Program.care_email: normalise_email(data.get("care_email") or p["care_email"]),
-        Program.languages: languages,
-        Program.reminder_hours: ",".join(str(h) for h in parse_hours(data.get("reminder_hours", p["reminder_hours"]))),
-    }
-    await Program.update(values).where(Program.id == program_id)
-    return program_out(await program_row(program_id))
-
-
-async def get_program(program_id: int, *, user: dict | None) -> dict:
-    await require_role(user, program_id)
-    p = await Program.select().where(Program.id == program_id).first()
-    if not p:
-        raise not_found("That programme")
-    return program_out(p)
-
-
-async def list_programs(*, user: dict) -> list[dict]:
-    rows = await Membership.select(
-        Membership.role, *Membership.program.all_columns()
-    ).where(Membership.user == user["id"]).order_by(Membership.program.starts_on)
-    out = []
-    for r in rows:
-        p = {k.split(".", 1)[1]: v for k, v in r.items() if k.startswith("program.")}
-        out.append({**program_out(p), "role": r["role"]})
-    return out
-
-
-async def program_row(program_id: int) -> dict:
-    p = await Program.select().where(Program.id == program_id).first()
-    if not p:
-        raise not_found("That programme")
-    return p
-
-
-# ---------------------------------------------------------------- spaces, hosts
 
 def space_out(s: dict) -> dict:
     return {
@@ -188,15 +41,14 @@ def space_out(s: dict) -> dict:
 
 
 async def add_space(program_id: int, data: dict, *, user: dict | None) -> dict:
+    """The space alone; planner.changes.spaces adds its shelf in the same transaction."""
     await require_role(user, program_id, "organizer")
-    from planner.inventory.tables import Location
-
     values = dict(
         program=program_id,
-        name=_text(data, "name", "Name"),
+        name=text(data, "name", "Name"),
         capacity=_int(data, "capacity", "Capacity", minimum=1),
-        access_notes=_text(data, "access_notes", "Access notes", required=False, max_len=2000),
-        address=_text(data, "address", "Address", required=False, max_len=500),
+        access_notes=text(data, "access_notes", "Access notes", required=False, max_len=2000),
+        address=text(data, "address", "Address", required=False, max_len=500),
         turnover_minutes=_int(data, "turnover_minutes", "Turnover buffer", default=0, maximum=24 * 60),
         counts_presence=bool(data.get("counts_presence", False)),
     )
@@ -204,21 +56,20 @@ async def add_space(program_id: int, data: dict, *, user: dict | None) -> dict:
         await _space_name_free(program_id, values["name"])
         space = Space(**values)
         await space.save()
-        await Location.insert(Location(program=program_id, name=space.name, space=space.id))
     return space_out(space.to_dict())
 
 
 async def update_space(space_id: int, data: dict, *, user: dict | None) -> dict:
-    s = await Space.select().where(Space.id == _id(space_id, "Space")).first()
+    s = await Space.select().where(Space.id == row_id(space_id, "Space")).first()
     if not s:
         raise not_found("That space")
     await require_role(user, s["program"], "organizer")
     merged = {**s, **{k: v for k, v in data.items() if v is not None}}
     values = dict(
-        name=_text(merged, "name", "Name"),
+        name=text(merged, "name", "Name"),
         capacity=_int(merged, "capacity", "Capacity", minimum=1),
-        access_notes=_text(merged, "access_notes", "Access notes", required=False, max_len=2000),
-        address=_text(merged, "address", "Address", required=False, max_len=500),
+        access_notes=text(merged, "access_notes", "Access notes", required=False, max_len=2000),
+        address=text(merged, "address", "Address", required=False, max_len=500),
         turnover_minutes=_int(merged, "turnover_minutes", "Turnover buffer", default=0, maximum=24 * 60),
         counts_presence=bool(merged.get("counts_presence")),
     )
@@ -240,7 +91,7 @@ async def _space_name_free(program_id: int, name: str, exclude: int | None = Non
 
 async def space_usage(space_id: Any, *, user: dict | None) -> dict:
     """What deleting a space would affect."""
-    s = await Space.select().where(Space.id == _id(space_id, "Space")).first()
+    s = await Space.select().where(Space.id == row_id(space_id, "Space")).first()
     if not s:
         raise not_found("That space")
     await require_role(user, s["program"], "organizer")
@@ -248,25 +99,14 @@ async def space_usage(space_id: Any, *, user: dict | None) -> dict:
     return {"space": space_out(s), "activities": acts}
 
 
-async def delete_space(space_id: Any, *, user: dict | None) -> None:
-    """Delete a space that no activity uses (its empty shelf goes with it); otherwise say what is in the way."""
-    from planner.inventory.tables import Location, StockLevel, StockMovement
-
-    usage = await space_usage(space_id, user=user)
-    s = usage["space"]
+async def delete_space(space: dict) -> None:
+    """Delete a space that no activity uses, inside the caller's write transaction (see
+    planner.changes.spaces, which checks the shelf and the scans first); otherwise say what is in the way."""
     async with write_transaction():
-        if await Activity.exists().where(Activity.space == s["id"]):
-            n = await Activity.count().where(Activity.space == s["id"])
-            raise PlannerError(_nl("{n} activity uses {name}; move or delete it first.", "{n} activities use {name}; move or delete them first.", n, name=s["name"]), "conflict")
-        if (await raw("SELECT count(*) AS n FROM presence_scan WHERE space = {}", s["id"]))[0]["n"]:
-            raise PlannerError(_l("{name} has entry and exit scans on record, so it stays.", name=s["name"]), "conflict")
-        shelves = [r["id"] for r in await Location.select(Location.id).where(Location.space == s["id"])]
-        if shelves and await StockMovement.exists().where(StockMovement.location.is_in(shelves)):
-            raise PlannerError(_l("{name}'s shelf has stock history; move its stock to the warehouse and keep the space.", name=s["name"]), "conflict")
-        if shelves:
-            await StockLevel.delete().where(StockLevel.location.is_in(shelves))
-            await Location.delete().where(Location.id.is_in(shelves))
-        await Space.delete().where(Space.id == s["id"])
+        if await Activity.exists().where(Activity.space == space["id"]):
+            n = await Activity.count().where(Activity.space == space["id"])
+            raise PlannerError(_nl("{n} activity uses {name}; move or delete it first.", "{n} activities use {name}; move or delete them first.", n, name=space["name"]), "conflict")
+        await Space.delete().where(Space.id == space["id"])
 
 
 async def list_spaces(program_id: int, *, user: dict | None) -> list[dict]:
@@ -281,13 +121,13 @@ def host_out(h: dict) -> dict:
 async def add_host(program_id: int, data: dict, *, user: dict | None) -> dict:
     await require_role(user, program_id, "organizer")
     email = data.get("email")
-    host = Host(program=program_id, name=_text(data, "name", "Name"), email=normalise_email(email) if email else None)
+    host = Host(program=program_id, name=text(data, "name", "Name"), email=normalise_email(email) if email else None)
     await host.save()
     return host_out(host.to_dict())
 
 
 async def _host_row(host_id: Any, user: dict | None) -> dict:
-    h = await Host.select().where(Host.id == _id(host_id, "Host")).first()
+    h = await Host.select().where(Host.id == row_id(host_id, "Host")).first()
     if not h:
         raise not_found("That host")
     await require_role(user, h["program"], "organizer")
@@ -297,7 +137,7 @@ async def _host_row(host_id: Any, user: dict | None) -> dict:
 async def update_host(host_id: Any, data: dict, *, user: dict | None) -> dict:
     h = await _host_row(host_id, user)
     email = data.get("email")
-    values = {"name": _text({**h, **data}, "name", "Name"), "email": normalise_email(email) if email else None}
+    values = {"name": text({**h, **data}, "name", "Name"), "email": normalise_email(email) if email else None}
     await Host.update(values).where(Host.id == h["id"])
     return host_out({**h, **values})
 
@@ -325,7 +165,7 @@ async def list_hosts(program_id: int, *, user: dict | None) -> list[dict]:
 
 
 async def add_unavailability(host_id: int, data: dict, *, user: dict | None) -> dict:
-    h = await Host.select().where(Host.id == _id(host_id, "Host")).first()
+    h = await Host.select().where(Host.id == row_id(host_id, "Host")).first()
     if not h:
         raise not_found("That host")
     await require_role(user, h["program"], "organizer")
@@ -334,7 +174,7 @@ async def add_unavailability(host_id: int, data: dict, *, user: dict | None) -> 
     ends = as_utc(data.get("ends_at") or "", p["timezone"], "ends_at")
     if ends <= starts:
         raise PlannerError("The end must be after the start.", extra={"field": "ends_at"})
-    row = HostUnavailability(host=h["id"], starts_at=starts, ends_at=ends, note=_text(data, "note", "Note", required=False, max_len=300))
+    row = HostUnavailability(host=h["id"], starts_at=starts, ends_at=ends, note=text(data, "note", "Note", required=False, max_len=300))
     await row.save()
     return {"id": row.id, "host_id": h["id"], "starts_at": local(starts, p["timezone"]).isoformat(), "ends_at": local(ends, p["timezone"]).isoformat(), "note": row.note}
 
@@ -484,7 +324,7 @@ async def _lock_resources(space_id: int, host_ids: Iterable[int]) -> None:
 
 
 async def _space_in(program_id: int, space_id: Any) -> dict:
-    s = await Space.select().where((Space.id == _id(space_id, "space_id")) & (Space.program == program_id)).first()
+    s = await Space.select().where((Space.id == row_id(space_id, "space_id")) & (Space.program == program_id)).first()
     if not s:
         raise PlannerError("That space was not found in this programme.", "not_found", extra={"field": "space_id"})
     return s
@@ -495,22 +335,18 @@ async def _hosts_in(program_id: int, host_ids: Any) -> list[int]:
         return []
     if not isinstance(host_ids, list):
         raise PlannerError("host_ids must be a list of host ids.", extra={"field": "host_ids"})
-    ids = sorted({_id(h, "host_ids") for h in host_ids})
+    ids = sorted({row_id(h, "host_ids") for h in host_ids})
     found = await Host.select(Host.id).where(Host.id.is_in(ids) & (Host.program == program_id))
     if len(found) != len(ids):
         raise PlannerError("A host was not found in this programme.", "not_found", extra={"field": "host_ids"})
     return ids
 
 
-async def _kit_in(program_id: int, kit_id: Any) -> int | None:
+def _kit_id(kit_id: Any) -> int | None:
+    """The kit's id as given; planner.changes.activities checks it is an item of the programme."""
     if kit_id in (None, ""):
         return None
-    from planner.inventory.tables import Item
-
-    kid = _id(kit_id, "kit_id")
-    if not await Item.exists().where((Item.id == kid) & (Item.program == program_id)):
-        raise PlannerError("That kit was not found in this programme.", "not_found", extra={"field": "kit_id"})
-    return kid
+    return row_id(kit_id, "kit_id")
 
 
 def _check_dates(p: dict, plans: list[SlotPlan]) -> None:
@@ -546,9 +382,9 @@ def _activity_fields(data: dict, current: dict | None, tz: str) -> dict:
         raise PlannerError("promotion must be auto or offer.", extra={"field": "promotion"})
     return dict(
         kind=kind,
-        title=_text(merged, "title", "Title"),
-        description=_text(merged, "description", "Description", required=False, max_len=5000),
-        what_to_bring=_text(merged, "what_to_bring", "What to bring", required=False, max_len=2000),
+        title=text(merged, "title", "Title"),
+        description=text(merged, "description", "Description", required=False, max_len=5000),
+        what_to_bring=text(merged, "what_to_bring", "What to bring", required=False, max_len=2000),
         starts_at=starts,
         ends_at=ends,
         capacity=_int(merged, "capacity", "Seats", minimum=1),
@@ -572,7 +408,7 @@ async def create_activity(program_id: int, data: dict, *, user: dict | None, now
     fields = _activity_fields(data, None, tz)
     space = await _space_in(program_id, data["space_id"])
     host_ids = await _hosts_in(program_id, data.get("host_ids"))
-    kit_id = await _kit_in(program_id, data.get("kit_id"))
+    kit_id = _kit_id(data.get("kit_id"))
     plans = plan_slots(fields["kind"], fields["starts_at"], fields["ends_at"], fields["capacity"], tz, data)
     _check_dates(p, plans)
     async with write_transaction():
@@ -590,7 +426,7 @@ async def create_activity(program_id: int, data: dict, *, user: dict | None, now
 
 
 async def activity_row(activity_id: Any) -> dict:
-    a = await Activity.select().where(Activity.id == _id(activity_id, "Activity")).first()
+    a = await Activity.select().where(Activity.id == row_id(activity_id, "Activity")).first()
     if not a:
         raise not_found("That activity")
     return a
@@ -675,7 +511,16 @@ ACTIVITY_LABELS = {"kind": _l("Kind"), "title": _l("Title"), "space_id": _l("Spa
 CHANGES_INVITE = ("title", "starts_at", "ends_at", "space_id", "what_to_bring")
 
 
-async def update_activity(activity_id: Any, data: dict, *, user: dict | None, now: datetime) -> dict:
+@dataclass(frozen=True)
+class ActivityUpdate:
+    """What an update changed that guests must hear of: planner.changes.activities acts on it."""
+    activity_id: int
+    invite_changed: bool
+    grown_slots: list[int]
+
+
+async def update_activity(activity_id: Any, data: dict, *, user: dict | None, now: datetime) -> ActivityUpdate:
+    """Change an activity and its slots; call inside the write transaction that also tells the guests."""
     a = await activity_row(activity_id)
     await require_role(user, a["program"], "organizer")
     if a["cancelled_at"] is not None:
@@ -692,7 +537,7 @@ async def update_activity(activity_id: Any, data: dict, *, user: dict | None, no
     host_ids = await _hosts_in(a["program"], data["host_ids"]) if hosts_given else [
         r["host"] for r in await ActivityHost.select(ActivityHost.host).where(ActivityHost.activity == a["id"])
     ]
-    kit_id = await _kit_in(a["program"], data["kit_id"]) if "kit_id" in data else a["kit"]
+    kit_id = _kit_id(data["kit_id"]) if "kit_id" in data else a["kit"]
     overbook_ok = bool(data.get("overbook_ok"))
     invite_changed = any(k in data and data[k] is not None for k in CHANGES_INVITE) and (
         fields["title"] != a["title"] or fields["starts_at"] != a["starts_at"] or fields["ends_at"] != a["ends_at"]
@@ -728,80 +573,13 @@ async def update_activity(activity_id: Any, data: dict, *, user: dict | None, no
             await ActivityHost.delete().where(ActivityHost.activity == a["id"])
             if host_ids:
                 await ActivityHost.insert(*[ActivityHost(activity=a["id"], host=h) for h in host_ids])
-        from planner.rsvps import rules as rsvp_rules
-
-        if invite_changed:
-            await rsvp_rules.notify_activity_changed(a["id"], now=now)
-        for s, pl in zip(slots, plans):
-            if pl.capacity > s["capacity"]:
-                await rsvp_rules.fill_freed_seats(s["id"], now=now)
-    return await get_activity(a["id"], user=user)
-
-
-async def cancel_activity(activity_id: Any, data: dict, *, user: dict | None, now: datetime, hold_seconds: int = 0) -> dict:
-    """Cancel and tell every guest. With `hold_seconds` the e-mails wait that long in the outbox, so the
-    organizer can still undo (see undo_cancel)."""
-    a = await activity_row(activity_id)
-    await require_role(user, a["program"], "organizer")
-    if a["cancelled_at"] is not None:
-        return await get_activity(a["id"], user=user)
-    reason = _text(data or {}, "reason", "Reason", required=False, max_len=1000)
-    from planner.rsvps import rules as rsvp_rules
-
-    async with write_transaction():
-        await Activity.update({
-            Activity.cancelled_at: now, Activity.cancel_reason: reason,
-            Activity.sequence: a["sequence"] + 1, Activity.updated_at: now,
-        }).where(Activity.id == a["id"])
-        await rsvp_rules.notify_activity_cancelled(a["id"], reason=reason, now=now,
-                                                   send_at=now + timedelta(seconds=hold_seconds) if hold_seconds else None)
-    return await get_activity(a["id"], user=user)
-
-
-async def undo_cancel(activity_id: Any, *, user: dict | None, now: datetime, window_seconds: int) -> None:
-    """Take back a cancellation while its e-mails still wait: the activity is on again and the held
-    messages are dropped. Refused once the window passed or any message was picked up for sending."""
-    from planner.mail.tables import OutboxMessage
-    from planner.rsvps.tables import Rsvp
-
-    a = await activity_row(activity_id)
-    await require_role(user, a["program"], "organizer")
-    async with write_transaction():
-        a = await locked(Activity.select().where(Activity.id == a["id"])).first()
-        if a["cancelled_at"] is None:
-            return
-        if now > a["cancelled_at"] + timedelta(seconds=window_seconds):
-            raise PlannerError("Too late to undo: the cancellation e-mails have gone out.", "conflict")
-        ids = [r["id"] for r in await Rsvp.select(Rsvp.id).where(Rsvp.activity == a["id"])]
-        held = OutboxMessage.kind == "activity_cancelled"
-        if ids:
-            held &= OutboxMessage.rsvp.is_in(ids)
-            held &= OutboxMessage.created_at == a["cancelled_at"]
-            gone = await OutboxMessage.exists().where(held & ((OutboxMessage.attempts > 0) | OutboxMessage.sent_at.is_not_null()))
-            if gone:
-                raise PlannerError("Too late to undo: the cancellation e-mails have started to go out.", "conflict")
-            await OutboxMessage.delete().where(held & (OutboxMessage.attempts == 0) & OutboxMessage.sent_at.is_null())
-        await Activity.update({Activity.cancelled_at: None, Activity.cancel_reason: "", Activity.updated_at: now}).where(Activity.id == a["id"])
-
-
-async def cancel_impact(activity_id: Any, *, user: dict | None) -> dict:
-    """Who a cancellation would e-mail, counted by status."""
-    from planner.rsvps.tables import Rsvp
-
-    a = await activity_row(activity_id)
-    await require_role(user, a["program"], "organizer")
-    rows = await Rsvp.select(Rsvp.status).where((Rsvp.activity == a["id"]) & Rsvp.status.is_in(["invited", "applied", "offered", "confirmed", "waitlisted"]))
-    counts: dict[str, int] = {}
-    for r in rows:
-        counts[r["status"]] = counts.get(r["status"], 0) + 1
-    return {"guests": len(rows), "by_status": counts}
+    return ActivityUpdate(a["id"], invite_changed, [s["id"] for s, pl in zip(slots, plans) if pl.capacity > s["capacity"]])
 
 
 async def duplicate_activity(activity_id: Any, days: list[Any], *, user: dict | None, now: datetime) -> list[dict]:
     """Copy an activity (times, space, hosts, kit, questions, slots) to other days of the programme.
-    All copies or none: a clash on any day refuses the lot, naming it."""
-    from planner.rsvps.tables import Question
-
+    All copies or none: a clash on any day refuses the lot, naming it. The questions are copied by
+    planner.changes.activities in the same transaction."""
     a = await activity_row(activity_id)
     await require_role(user, a["program"], "organizer")
     p = await program_row(a["program"])
@@ -814,7 +592,6 @@ async def duplicate_activity(activity_id: Any, days: list[Any], *, user: dict | 
         raise PlannerError("The activity is already on that day; choose other days.", extra={"field": "days"})
     slots = await Slot.select().where(Slot.activity == a["id"]).order_by(Slot.starts_at)
     host_ids = [r["host"] for r in await ActivityHost.select(ActivityHost.host).where(ActivityHost.activity == a["id"])]
-    questions = await Question.select().where(Question.activity == a["id"]).order_by(Question.position)
     space = await _space_in(a["program"], a["space"])
 
     def shift(dt: datetime, day: date) -> datetime:
@@ -839,21 +616,8 @@ async def duplicate_activity(activity_id: Any, days: list[Any], *, user: dict | 
                 await ActivityHost.insert(*[ActivityHost(activity=row.id, host=h) for h in host_ids])
             await Slot.insert(*[Slot(activity=row.id, program=a["program"], space=space["id"], starts_at=pl.starts_at,
                                      ends_at=pl.ends_at, capacity=pl.capacity) for pl in plans])
-            if questions:
-                await Question.insert(*[Question(**{**{k: v for k, v in q.items() if k != "id"}, "activity": row.id,
-                                                    "choices": loads(q["choices"]) or []}) for q in questions])
             created.append({"id": row.id, "day": day.isoformat()})
     return created
-
-
-async def delete_activity(activity_id: Any, *, user: dict | None) -> None:
-    a = await activity_row(activity_id)
-    await require_role(user, a["program"], "organizer")
-    from planner.rsvps.tables import Rsvp
-
-    if await Rsvp.exists().where(Rsvp.activity == a["id"]):
-        raise PlannerError("This activity has RSVPs; cancel it instead, so guests are told.", "conflict")
-    await Activity.delete().where(Activity.id == a["id"])
 
 
 async def day_schedule(program_id: int, day: date, *, user: dict | None) -> dict:

@@ -7,8 +7,13 @@ import msgspec
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import Dependency
 
-from planner.accounts import team
+from planner.changes import activities as activity_changes
+from planner.changes import programs as program_changes
+from planner.changes import spaces as space_changes
 from planner.clock import utcnow
+from planner.errors import PlannerError
+from planner.programs import rules as programs
+from planner.programs import team
 from planner.scheduling import rules
 from planner.web_common import as_dict
 
@@ -127,23 +132,21 @@ class ProgramController(Controller):
 
     @post("/", status_code=201)
     async def create(self, data: ProgramIn, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
-        return await rules.create_program(as_dict(data), user=user)
+        return await program_changes.create_program(as_dict(data), user=user)
 
     @get("/")
     async def index(self, user: User = Dependency(skip_validation=True)) -> list[dict[str, Any]]:
         if user is None:
-            from planner.errors import PlannerError
-
             raise PlannerError("Log in first.", "unauthorized")
-        return await rules.list_programs(user=user)
+        return await programs.list_programs(user=user)
 
     @get("/{program_id:int}")
     async def show(self, program_id: int, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
-        return await rules.get_program(program_id, user=user)
+        return await programs.get_program(program_id, user=user)
 
     @post("/{program_id:int}/spaces", status_code=201)
     async def add_space(self, program_id: int, data: SpaceIn, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
-        return await rules.add_space(program_id, as_dict(data), user=user)
+        return await space_changes.add_space(program_id, as_dict(data), user=user)
 
     @get("/{program_id:int}/spaces")
     async def spaces(self, program_id: int, user: User = Dependency(skip_validation=True)) -> list[dict[str, Any]]:
@@ -167,7 +170,7 @@ class ProgramController(Controller):
 
     @post("/{program_id:int}/activities", status_code=201)
     async def add_activity(self, program_id: int, data: ActivityIn, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
-        return await rules.create_activity(program_id, _slots(as_dict(data)), user=user, now=utcnow())
+        return await activity_changes.create_activity(program_id, _slots(as_dict(data)), user=user, now=utcnow())
 
     @get("/{program_id:int}/activities")
     async def activities(self, program_id: int, user: User = Dependency(skip_validation=True)) -> list[dict[str, Any]]:
@@ -197,7 +200,7 @@ class ActivityController(Controller):
 
     @patch("/{activity_id:int}")
     async def update(self, activity_id: int, data: ActivityPatch, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
-        return await rules.update_activity(activity_id, as_dict(data), user=user, now=utcnow())
+        return await activity_changes.update_activity(activity_id, as_dict(data), user=user, now=utcnow())
 
     @post("/{activity_id:int}/cancel", status_code=200)
     async def cancel(self, activity_id: int, request: Request, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
@@ -205,8 +208,8 @@ class ActivityController(Controller):
         data: dict = {}
         if body.strip():
             data = as_dict(msgspec.json.decode(body, type=CancelIn))
-        return await rules.cancel_activity(activity_id, data, user=user, now=utcnow())
+        return await activity_changes.cancel_activity(activity_id, data, user=user, now=utcnow())
 
     @delete("/{activity_id:int}", status_code=204)
     async def remove(self, activity_id: int, user: User = Dependency(skip_validation=True)) -> None:
-        await rules.delete_activity(activity_id, user=user)
+        await activity_changes.delete_activity(activity_id, user=user)

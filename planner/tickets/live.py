@@ -26,10 +26,11 @@ from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
 
 from planner import db
-from planner.accounts.rules import require_role
 from planner.clock import local, zone
 from planner.errors import PlannerError, not_found
-from planner.scheduling.tables import Activity, Program, Slot, Space
+from planner.programs.rules import require_role
+from planner.programs.tables import Program
+from planner.scheduling.tables import Activity, Slot, Space
 from planner.tickets.presence import space_state
 
 log = logging.getLogger("planner.live")

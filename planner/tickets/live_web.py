@@ -16,9 +16,9 @@ from litestar.params import Body, Dependency
 from litestar.response import Redirect, ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
 
-from planner.accounts.rules import require_role
 from planner.clock import utcnow
 from planner.errors import PlannerError
+from planner.programs.rules import require_role
 from planner.tickets import live, presence, walkin
 from planner.web_common import as_dict
 

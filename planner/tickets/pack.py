@@ -22,10 +22,10 @@ import hashlib
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable
 
-from planner.accounts.rules import require_role
 from planner.clock import local, zone
 from planner.db import raw
 from planner.errors import PlannerError, not_found
+from planner.programs.rules import require_role
 from planner.scheduling.tables import Slot
 from planner.tickets.rules import GRACE_AFTER_END
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from planner.accounts.rules import require_role
 from planner.db import raw, write_transaction
 from planner.errors import PlannerError, not_found
 from planner.i18n import _l
-from planner.tickets.tables import PresenceScan
+from planner.programs.rules import require_role
 from planner.scheduling.tables import Space
+from planner.tickets.tables import PresenceScan
 
 MOVE = {
     "in": "UPDATE space SET inside = inside + 1 WHERE id = {} AND inside < capacity RETURNING id, name, inside, capacity",

@@ -3,8 +3,9 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from planner.accounts.tables import User
+from planner.programs.tables import Program
 from planner.rsvps.tables import Rsvp
-from planner.scheduling.tables import Program, Slot, Space
+from planner.scheduling.tables import Slot, Space
 
 
 class Checkin(Table, tablename="checkin"):

@@ -11,14 +11,14 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from planner.accounts.rules import require_role
 from planner.db import locked, write_transaction
 from planner.errors import PlannerError, not_found
 from planner.i18n import _l
-from planner.terms import Term
+from planner.programs.rules import require_role
 from planner.rsvps.rules import _guests as parse_guests
 from planner.rsvps.tables import Rsvp
 from planner.scheduling.tables import Activity, Slot
+from planner.terms import Term
 from planner.tickets.rules import hand_out_kit
 from planner.tickets.tables import Checkin
 from planner.tokens import new_code

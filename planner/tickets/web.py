@@ -7,14 +7,13 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import Dependency
 
-from planner.clock import utcnow
 from planner import i18n
+from planner.accounts.rules import token_hash
+from planner.clock import utcnow
 from planner.errors import PlannerError
 from planner.i18n import _nl
-from planner.accounts.rules import token_hash
-from planner.tickets import live, qr
+from planner.tickets import live, qr, rules
 from planner.web_common import current_user
-from planner.tickets import rules
 
 UNSET = msgspec.UNSET
 User = dict | None
@@ -90,8 +89,9 @@ async def ticket_svg(rsvp_id: int, token: str | None = None) -> Response[bytes]:
 
 
 async def _card(r: dict) -> bytes:
+    from planner.programs.tables import Program
     from planner.resources.tables import SupportResource
-    from planner.scheduling.tables import Activity, Program, Slot, Space
+    from planner.scheduling.tables import Activity, Slot, Space
 
     a = await Activity.select().where(Activity.id == r["activity"]).first()
     p = await Program.select().where(Program.id == r["program"]).first()
@@ -117,7 +117,7 @@ async def ticket_card(rsvp_id: int, token: str | None = None) -> Response[bytes]
 
 @get("/activities/{activity_id:int}/tickets.pdf", include_in_schema=False)
 async def tickets_pdf(activity_id: int, user: User = Dependency(skip_validation=True)) -> Response[bytes]:
-    from planner.accounts.rules import require_role
+    from planner.programs.rules import require_role
     from planner.rsvps.tables import Rsvp
     from planner.scheduling.tables import Activity
 

@@ -14,7 +14,7 @@ from planner.accounts.tables import AccountLink, User, UserSession
 from planner.audit.tables import AuditEvent
 from planner.clock import utcnow
 from planner.mail.worker import run_once
-from planner.scheduling.tables import Membership
+from planner.programs.tables import Membership
 from planner.settings import get_settings
 from tests.accounts.helpers import PASSWORD, client_from, form_token, login, token_for
 from tests.conftest import Api, make_user

@@ -13,9 +13,9 @@ import pytest
 from planner.audit.tables import AuditEvent
 from planner.care import rules as care
 from planner.care.tables import CareMessage
-from planner.mail.tables import OutboxMessage
 from planner.mail.worker import run_once
-from planner.rsvps.privacy import purge_sensitive_answers
+from planner.outbox.tables import OutboxMessage
+from planner.privacy import purge_sensitive_answers
 from planner.settings import get_settings
 from tests.conftest import Api, make_user
 from tests.mail.smtp import start
@@ -113,7 +113,7 @@ async def test_care_inbox_opens_for_organizers_and_the_care_role_only(api, setup
     opened = await AuditEvent.select().where((AuditEvent.action == "care_opened") & (AuditEvent.program == pid))
     assert sorted(e["actor_label"] for e in opened) == ["counsellor@example.org", "organizer@example.org"]
     # Staff see neither the inbox page nor its link; the care role sees the page.
-    for who, email, status in ((staff, "crew@example.org", 403), (carer, "counsellor@example.org", 200)):
+    for _who, email, status in ((staff, "crew@example.org", 403), (carer, "counsellor@example.org", 200)):
         await client.get("/login")
         await client.post("/login", data={"email": email, "password": PASSWORD, "next": "/", "_csrf_token": client.cookies.get("csrftoken")})
         page = await client.get(f"/programs/{pid}/care", headers={"Accept": "text/html"})

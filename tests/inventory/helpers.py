@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from planner.inventory.tables import Item, KitComponent, StockLevel, StockMovement
-from planner.mail.tables import OutboxMessage
+from planner.outbox.tables import OutboxMessage
 
 
 async def inventory(api, setup) -> dict:

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from planner.db import write_transaction
 from planner.inventory import rules
 from planner.inventory.tables import Location, StockMovement
-from planner.mail.tables import OutboxMessage
+from planner.outbox.tables import OutboxMessage
 
 from .helpers import inventory, item, move, on_hand, written
 

@@ -86,7 +86,7 @@ async def test_pages_need_a_login_and_membership(api, setup, client):
     assert r.status_code in (302, 303) and r.headers["location"].startswith("/login")
     await _login(client)
     other = await api.program(name="Elsewhere")
-    from planner.scheduling.tables import Membership
+    from planner.programs.tables import Membership
 
     await Membership.delete().where(Membership.program == other["id"])
     for path in ("stock", "ledger", "forecast"):

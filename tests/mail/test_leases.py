@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 
 from planner.clock import utcnow
-from planner.mail.rules import enqueue
-from planner.mail.tables import OutboxMessage
 from planner.mail.worker import LEASE, Outbox
+from planner.outbox.rules import enqueue
+from planner.outbox.tables import OutboxMessage
 from planner.settings import get_settings
 from tests.mail.smtp import start
 

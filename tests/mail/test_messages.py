@@ -14,8 +14,8 @@ import pytest
 
 from planner.clock import utcnow
 from planner.mail.render import encoded_words
-from planner.mail.tables import OutboxMessage
 from planner.mail.worker import run_once
+from planner.outbox.tables import OutboxMessage
 from planner.scheduling.tables import Activity
 from planner.settings import get_settings
 from tests.mail.smtp import start

@@ -4,8 +4,8 @@ from datetime import timedelta
 import pytest
 
 from planner.clock import utcnow
-from planner.mail.tables import OutboxMessage
 from planner.mail.worker import run_once
+from planner.outbox.tables import OutboxMessage
 from planner.settings import get_settings
 from tests.mail.smtp import free_port, start
 
@@ -40,7 +40,7 @@ async def test_every_state_change_sends_a_message(api, setup, client, smtp):
     s = settings_for(ctl.port)
     a = await api.activity(setup["program"]["id"], setup["space"]["id"], capacity=1)
     first = (await client.post(f"/api/activities/{a['id']}/rsvps", json={"name": "Ana Lima", "email": "ana@example.org"})).json()
-    second = (await client.post(f"/api/activities/{a['id']}/rsvps", json={"name": "Ben Ode", "email": "ben@example.org"})).json()
+    (await client.post(f"/api/activities/{a['id']}/rsvps", json={"name": "Ben Ode", "email": "ben@example.org"})).json()
     await drain(s)  # Ana's confirmation leaves before she cancels
     await client.post(f"/api/rsvps/{first['id']}/cancel", params={"token": token(first)})
     d = await api.activity(setup["program"]["id"], setup["space"]["id"], kind="dinner", rsvp_mode="invite", capacity=8,

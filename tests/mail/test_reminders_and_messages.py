@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from planner.mail.tables import OutboxMessage
 from planner.mail.worker import run_once
-from planner.rsvps.messages import parse_hours, send_due_reminders
+from planner.outbox.tables import OutboxMessage
+from planner.programs.rules import parse_hours
+from planner.rsvps.messages import send_due_reminders
 from planner.rsvps.tables import ReminderSent
 from planner.settings import get_settings
 from tests.mail.smtp import start

@@ -22,9 +22,9 @@ import httpx
 import pytest
 
 from planner.clock import utcnow
-from planner.mail.rules import enqueue
-from planner.mail.tables import OutboxMessage
 from planner.mail.worker import LEASE
+from planner.outbox.rules import enqueue
+from planner.outbox.tables import OutboxMessage
 from tests.mail.smtp import free_port, start
 
 MESSAGES = 30

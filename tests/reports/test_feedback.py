@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from planner import db
 from planner.accounts.rules import user_by_id
 from planner.mail.render import render
-from planner.mail.tables import OutboxMessage
+from planner.outbox.tables import OutboxMessage
 from planner.reports import feedback
 from planner.rsvps.tables import Rsvp
 from tests.reports import scenario

@@ -1,11 +1,12 @@
 from datetime import timedelta
 
 from planner.clock import utcnow
-from planner.rsvps.privacy import purge_sensitive_answers
 from planner.fields import loads
+from planner.privacy import purge_sensitive_answers
+from planner.programs.tables import Program
 from planner.rsvps.rules import counters_match_rows
 from planner.rsvps.tables import Rsvp
-from planner.scheduling.tables import Program, Slot
+from planner.scheduling.tables import Slot
 
 
 async def test_guest_downloads_and_erases_their_data(api, setup, client):

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from planner.clock import utcnow
 from planner.mail.render import render
-from planner.mail.tables import OutboxMessage
+from planner.outbox.tables import OutboxMessage
 from planner.rsvps.rules import RESEND_EVERY, create_rsvp
 from planner.rsvps.tables import Rsvp
 

@@ -1,6 +1,6 @@
 import asyncio
 
-from planner.mail.tables import OutboxMessage
+from planner.outbox.tables import OutboxMessage
 from planner.rsvps.rules import counters_match_rows
 from planner.rsvps.tables import Invitation, Rsvp
 from planner.scheduling.tables import Slot
@@ -180,7 +180,7 @@ async def test_sensitive_answers_only_when_asked(api, setup, client):
     a = await api.activity(setup["program"]["id"], setup["space"]["id"], capacity=3)
     q1 = (await api.post(f"/api/activities/{a['id']}/questions", {"label": "Access needs", "sensitive": True}, expect=201)).json()
     q2 = (await api.post(f"/api/activities/{a['id']}/questions", {"label": "Instrument", "kind": "choice", "choices": ["guitar", "keys"]}, expect=201)).json()
-    r = await rsvp(client, a["id"], 1, answers={str(q1["id"]): "step-free access", str(q2["id"]): "keys"}, expect=201)
+    await rsvp(client, a["id"], 1, answers={str(q1["id"]): "step-free access", str(q2["id"]): "keys"}, expect=201)
     bad = await rsvp(client, a["id"], 2, answers={str(q2["id"]): "drums"})
     assert bad.status_code == 400
     plain = (await api.get(f"/api/activities/{a['id']}/rsvps", expect=200)).json()

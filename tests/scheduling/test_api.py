@@ -98,7 +98,7 @@ async def test_activity_outside_programme_dates_is_refused(api, setup):
 
 
 async def test_foreign_programme_space_is_not_found(api, client, setup):
-    from tests.conftest import make_user, Api
+    from tests.conftest import Api, make_user
 
     await make_user("other@example.org", admin=True)
     tok = (await client.post("/api/auth/token", json={"email": "other@example.org", "password": "correct horse battery"})).json()["token"]
@@ -132,7 +132,7 @@ async def test_cancel_activity(api, setup):
 
 
 async def test_members_and_roles(api, client, setup):
-    from tests.conftest import make_user, Api
+    from tests.conftest import Api, make_user
 
     await make_user("staff@example.org", admin=False)
     await api.post(f"/api/programs/{setup['program']['id']}/members", {"email": "staff@example.org", "role": "staff"}, expect=201)

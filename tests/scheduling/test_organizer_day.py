@@ -8,8 +8,8 @@ from datetime import timedelta
 from planner.audit.tables import AuditEvent
 from planner.clock import utcnow
 from planner.mail.render import render
-from planner.mail.tables import OutboxMessage
 from planner.mail.worker import run_once
+from planner.outbox.tables import OutboxMessage
 from planner.rsvps.tables import Question, Rsvp
 from planner.scheduling.tables import Activity, ActivityHost, Host, Slot, Space
 from planner.settings import get_settings

@@ -1,7 +1,8 @@
 """The programme page's forms, through the real app with a logged-in session."""
 import re
 
-from planner.scheduling.tables import Host, HostUnavailability, Membership, Space
+from planner.programs.tables import Membership
+from planner.scheduling.tables import Host, HostUnavailability, Space
 from tests.conftest import make_user
 
 

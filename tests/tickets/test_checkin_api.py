@@ -14,9 +14,8 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from planner.rsvps.tables import Rsvp
 from planner.tickets.tables import Checkin, ScanConflict
-from tests.conftest import ENGINE, Api, make_user
+from tests.conftest import Api, make_user
 
 TZ = "Europe/Berlin"
 PASSWORD = "correct horse battery"

@@ -7,7 +7,7 @@ browser side (EventSource, the polling fallback) is not exercised here.
 import asyncio
 import contextlib
 import json
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 
 import pytest
 
@@ -344,7 +344,7 @@ async def test_event_stream_ends_after_a_while_so_servers_can_restart(api, setup
 
 
 async def test_event_stream_ends_when_the_role_is_taken_away(api, setup, client, app, monkeypatch):
-    from planner.scheduling.tables import Membership
+    from planner.programs.tables import Membership
 
     pid = setup["program"]["id"]
     staff = await other_user(client, api, "door@example.org", pid)

@@ -2,9 +2,9 @@
 and the /scan page with its service worker."""
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
-import base64
 import secrets
 import time
 from datetime import datetime, timedelta, timezone

@@ -44,7 +44,7 @@ async def test_40_concurrent_admissions_with_30_kits(api, setup, client):
 
 
 async def test_scan_that_crosses_the_low_stock_line_emails_organizers(api, setup, client):
-    from planner.mail.tables import OutboxMessage
+    from planner.outbox.tables import OutboxMessage
 
     pid, sid = setup["program"]["id"], setup["space"]["id"]
     kit = (await api.post(f"/api/programs/{pid}/kits", {"name": "Tea kit", "low_stock_at": 2,

@@ -2,7 +2,7 @@
 import asyncio
 
 from planner.inventory.tables import Item, Location, StockLevel, StockMovement
-from planner.mail.tables import OutboxMessage
+from planner.outbox.tables import OutboxMessage
 from planner.rsvps.rules import counters_match_rows
 from planner.rsvps.tables import Rsvp
 from planner.scheduling.tables import Slot
@@ -130,8 +130,9 @@ async def test_walkin_picks_the_slot_on_now_and_refuses_an_ended_one():
     from datetime import datetime, timezone
 
     from planner.accounts.rules import create_user
+    from planner.changes.programs import create_program
     from planner.errors import PlannerError
-    from planner.scheduling.rules import add_space, create_activity, create_program
+    from planner.scheduling.rules import add_space, create_activity
     from planner.tickets.walkin import admit_walkin
 
     user = await create_user("lead@example.org", "lead password 12", admin=True)

@@ -15,8 +15,8 @@ import pytest
 from planner import db
 from planner.audit.tables import AuditEvent
 from planner.fields import loads
-from planner.mail.tables import OutboxMessage
 from planner.mail.worker import run_once
+from planner.outbox.tables import OutboxMessage
 from planner.rsvps.tables import Rsvp
 from planner.settings import get_settings
 from planner.tickets.tables import Checkin

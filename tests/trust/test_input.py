@@ -2,9 +2,10 @@
 import pytest
 
 from planner.clock import utcnow
-from planner.mail.tables import OutboxMessage
+from planner.outbox.tables import OutboxMessage
+from planner.programs.tables import Program
 from planner.rsvps.tables import Invitation, Rsvp
-from planner.scheduling.tables import Activity, Program, Space
+from planner.scheduling.tables import Activity, Space
 from tests.conftest import ENGINE, make_user
 from tests.trust.helpers import guest, login_session
 

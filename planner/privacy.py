@@ -7,13 +7,14 @@ from zoneinfo import ZoneInfo
 
 from planner.audit.rules import record
 from planner.calendar.when import format_days, rsvp_days
-from planner.care.rules import erase_sender, purge as purge_care_messages
+from planner.care.rules import erase_sender
+from planner.care.rules import purge as purge_care_messages
 from planner.db import write_transaction
 from planner.fields import loads
-from planner.mail.tables import OutboxMessage
+from planner.outbox.tables import OutboxMessage
+from planner.programs.tables import Program
 from planner.rsvps.rules import ACTIVE, _cancel, guest_rsvp
 from planner.rsvps.tables import ERASED_DOMAIN, ERASED_NAME, Invitation, Question, Rsvp, erased_email
-from planner.scheduling.tables import Program
 from planner.tokens import new_code
 
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from planner.accounts import links
-from planner.accounts.rules import NO_PASSWORD, normalise_email, require_role
+from planner.accounts.rules import NO_PASSWORD, normalise_email
 from planner.accounts.tables import User
 from planner.audit.rules import record
 from planner.db import locked, write_transaction
 from planner.errors import PlannerError
 from planner.i18n import _l
-from planner.mail.rules import enqueue
-from planner.scheduling.tables import ROLES, Membership, Program
+from planner.outbox.rules import enqueue
+from planner.programs.rules import require_role
+from planner.programs.tables import ROLES, Membership, Program
 
 LAST_ORGANIZER = "{email} is the last organizer of this programme. Make someone else an organizer first."
 

@@ -4,8 +4,8 @@ A guest message stores only its kind, the RSVP and a small context; the worker r
 the text, HTML and any calendar invite when it sends, so the hot path writes one row
 and a message always tells what is true when it leaves.
 
-Each message about an RSVP raises `Rsvp.sequence`: every message is a change the guest
-hears of, and the invite's SEQUENCE (activity's plus RSVP's) must rise with each.
+Messages about an RSVP are written through `planner.rsvps.notices`, which also raises the
+RSVP's sequence; this module knows nothing of RSVPs.
 """
 from __future__ import annotations
 
@@ -15,8 +15,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from planner.mail.tables import OutboxMessage
-from planner.rsvps.tables import Rsvp
+from planner.outbox.tables import OutboxMessage
 
 KINDS = (
     "confirmed", "waitlisted", "applied", "promoted", "offered", "cancelled", "declined",
@@ -93,21 +92,10 @@ def message_row(*, kind: str, to: str, rsvp_id: int | None = None, context: dict
 
 
 async def enqueue(**kwargs: Any) -> None:
-    """Write one message; a message about an RSVP raises its sequence. Call inside the causing transaction."""
-    row = message_row(**kwargs)
-    await OutboxMessage.insert(row)
-    if row.rsvp is not None:
-        await Rsvp.update({Rsvp.sequence: Rsvp.sequence + 1}).where(Rsvp.id == row.rsvp)
-
-
-async def enqueue_many(rows: list[OutboxMessage]) -> None:
-    """Write several messages from `message_row` at once, raising each RSVP's sequence."""
-    if not rows:
-        return
-    await OutboxMessage.insert(*rows)
-    ids = [row.rsvp for row in rows if row.rsvp is not None]
-    if ids:
-        await Rsvp.update({Rsvp.sequence: Rsvp.sequence + 1}).where(Rsvp.id.is_in(ids))
+    """Write one message that is not about an RSVP. Call inside the causing transaction."""
+    if kwargs.get("rsvp_id") is not None:
+        raise ValueError("A message about an RSVP goes through planner.rsvps.notices.enqueue.")
+    await OutboxMessage.insert(message_row(**kwargs))
 
 
 def message_id(row: dict, *, secret: str, domain: str) -> str:

@@ -1,0 +1,1 @@
+"""Programmes, their members and roles."""
