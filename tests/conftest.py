@@ -70,6 +70,14 @@ async def clean_tables(database):
         for n in reversed(names):
             await db.raw(f'DELETE FROM "{n}"')
     yield
+    # After every test, each slot's seat counters equal what its RSVP rows say.
+    from planner.rsvps.seats import mismatched_slots
+
+    try:
+        bad = await mismatched_slots()
+    except Exception:  # noqa: BLE001 - a fault test left the database stopped; it checks its own data
+        return
+    assert bad == [], f"slot counters differ from their RSVP rows: {bad}"
 
 
 @pytest.fixture

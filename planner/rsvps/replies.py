@@ -11,8 +11,10 @@ from typing import Any
 from planner.accounts.rules import normalise_email
 from planner.db import locked, write_transaction
 from planner.errors import PlannerError, not_found
+from planner.rsvps import seats
 from planner.rsvps.notices import enqueue
-from planner.rsvps.rules import ACTIVE, _name, _open_activity, guest_rsvp, rsvp_out, waitlist_position
+from planner.rsvps.rules import _name, _open_activity, guest_rsvp, rsvp_out, waitlist_position
+from planner.rsvps.seats import ACTIVE, Status, transition
 from planner.rsvps.tables import Invitation, Rsvp
 from planner.scheduling.tables import Slot
 from planner.tokens import new_code
@@ -80,15 +82,14 @@ async def rebook(rsvp_id: Any, token: str | None, *, now: datetime) -> dict:
         position = None
         queue_seq = None
         if a["rsvp_mode"] == "apply":
-            status = "applied"
-        elif slot["confirmed"] + party <= slot["capacity"]:
-            status = "confirmed"
-            await Slot.update({Slot.confirmed: Slot.confirmed + party}).where(Slot.id == r["slot"])
+            status = Status.APPLIED
+        elif seats.fits(slot, party):
+            status = Status.CONFIRMED
         else:
-            status = "waitlisted"
+            status = Status.WAITLISTED
             queue_seq = slot["queue_seq"] + 1
             position = slot["waiting"] + 1
-            await Slot.update({Slot.waiting: Slot.waiting + 1, Slot.queue_seq: queue_seq}).where(Slot.id == r["slot"])
+        await seats.apply(r["slot"], transition(r["status"], status, party=party), queue_seq=queue_seq)
         await Rsvp.update({Rsvp.status: status, Rsvp.queue_seq: queue_seq, Rsvp.cancelled_by: "", Rsvp.note: "",
                            Rsvp.updated_at: now}).where(Rsvp.id == r["id"])
         await enqueue(kind=status, to=r["email"], rsvp_id=r["id"], context={"position": position}, now=now)

@@ -24,15 +24,15 @@ from planner.inputs import check_text
 from planner.outbox.rules import message_row
 from planner.programs.rules import require_role
 from planner.programs.tables import Program
+from planner.rsvps import seats
 from planner.rsvps.notices import enqueue, enqueue_many
+from planner.rsvps.seats import ACTIVE, HOLDS_SEAT, Change, Status, transition
 from planner.rsvps.tables import ERASED_DOMAIN, Invitation, Question, Rsvp
 from planner.scheduling.tables import Activity, Slot
 from planner.settings import get_settings
 from planner.terms import Term
 from planner.tokens import check_rsvp_token, new_code, rsvp_token
 
-ACTIVE = ("invited", "applied", "offered", "confirmed", "waitlisted")
-HOLDS_SEAT = ("confirmed", "offered")
 MAX_CSV_ROWS = 5000
 
 
@@ -339,15 +339,14 @@ async def create_rsvp(activity_id: Any, data: dict, *, now: datetime, language: 
         position = None
         queue_seq = None
         if a["rsvp_mode"] == "apply":
-            status = "applied"
-        elif slot["confirmed"] + party <= slot["capacity"]:
-            status = "confirmed"
-            await Slot.update({Slot.confirmed: Slot.confirmed + party}).where(Slot.id == slot_id)
+            status = Status.APPLIED
+        elif seats.fits(slot, party):
+            status = Status.CONFIRMED
         else:
-            status = "waitlisted"
+            status = Status.WAITLISTED
             queue_seq = slot["queue_seq"] + 1
             position = slot["waiting"] + 1
-            await Slot.update({Slot.waiting: Slot.waiting + 1, Slot.queue_seq: queue_seq}).where(Slot.id == slot_id)
+        await seats.apply(slot_id, transition(None, status, party=party), queue_seq=queue_seq)
         row = Rsvp(
             program=a["program"], activity=a["id"], slot=slot_id, name=name, email=email, guests=guests,
             status=status, queue_seq=queue_seq, answers=answers, ticket_code=new_code(),
@@ -405,10 +404,7 @@ async def get_guest_rsvp(rsvp_id: Any, token: str | None) -> dict:
 
 async def _release(r: dict, slot: dict) -> None:
     """Take an RSVP's seat or waitlist place off the slot's counters."""
-    if r["status"] in HOLDS_SEAT:
-        await Slot.update({Slot.confirmed: Slot.confirmed - (1 + r["guests"])}).where(Slot.id == r["slot"])
-    elif r["status"] == "waitlisted":
-        await Slot.update({Slot.waiting: Slot.waiting - 1}).where(Slot.id == r["slot"])
+    await seats.apply(r["slot"], transition(r["status"], None, party=1 + r["guests"]))
 
 
 async def cancel_guest(rsvp_id: Any, token: str | None, *, now: datetime) -> dict:
@@ -450,8 +446,8 @@ async def change_guests(rsvp_id: Any, token: str | None, guests: Any, *, now: da
                 "conflict", extra={"field": "guests"},
             )
         await Rsvp.update({Rsvp.guests: new, Rsvp.updated_at: now}).where(Rsvp.id == r["id"])
+        await seats.apply(r["slot"], transition(r["status"], r["status"], party=1 + r["guests"], new_party=1 + new))
         if r["status"] in HOLDS_SEAT and diff:
-            await Slot.update({Slot.confirmed: Slot.confirmed + diff}).where(Slot.id == r["slot"])
             if diff < 0:
                 await fill_freed_seats(r["slot"], now=now)
     r = await Rsvp.select().where(Rsvp.id == r0["id"]).first()
@@ -499,12 +495,15 @@ async def fill_freed_seats(slot_id: int, *, now: datetime) -> list[int]:
     if not promoted:
         return []
     ids = [w["id"] for w in promoted]
-    values: dict = {Rsvp.status: "offered" if offer else "confirmed", Rsvp.queue_seq: None, Rsvp.updated_at: now,
-                    Rsvp.promoted_at: now}
+    seated = Status.OFFERED if offer else Status.CONFIRMED
+    values: dict = {Rsvp.status: seated, Rsvp.queue_seq: None, Rsvp.updated_at: now, Rsvp.promoted_at: now}
     if offer:
         values[Rsvp.offer_expires_at] = now + timedelta(hours=slot["activity.hold_hours"])
     await Rsvp.update(values).where(Rsvp.id.is_in(ids))
-    await Slot.update({Slot.confirmed: Slot.confirmed + taken, Slot.waiting: Slot.waiting - len(ids)}).where(Slot.id == slot_id)
+    change = Change()
+    for w in promoted:
+        change = change + transition(Status.WAITLISTED, seated, party=1 + w["guests"])
+    await seats.apply(slot_id, change)
     await enqueue_many([
         message_row(kind="offered" if offer else "promoted", to=w["email"], rsvp_id=w["id"], now=now) for w in promoted
     ])
@@ -550,26 +549,23 @@ async def approve(rsvp_id: Any, *, user: dict | None, now: datetime) -> dict:
         if r["status"] == "cancelled":
             raise PlannerError("This RSVP was cancelled by the guest.", "conflict")
         party = 1 + r["guests"]
-        fits = slot["confirmed"] + party <= slot["capacity"]
+        fits = seats.fits(slot, party)
         if r["status"] == "confirmed" or (r["status"] == "waitlisted" and not fits):
             if r["status"] == "waitlisted":
                 raise PlannerError("No seat is free for this party; they stay on the waitlist.", "conflict")
             return rsvp_out(r, position=await waitlist_position(r))
         position = None
         if r["status"] == "offered" or fits:
-            status = "confirmed"
-            if r["status"] != "offered":
-                await Slot.update({Slot.confirmed: Slot.confirmed + party}).where(Slot.id == r["slot"])
-            if r["status"] == "waitlisted":
-                await Slot.update({Slot.waiting: Slot.waiting - 1}).where(Slot.id == r["slot"])
+            status = Status.CONFIRMED
+            await seats.apply(r["slot"], transition(r["status"], status, party=party))
             seated = {Rsvp.promoted_at: now} if r["status"] == "waitlisted" else {}
             await Rsvp.update({Rsvp.status: status, Rsvp.queue_seq: None, Rsvp.offer_expires_at: None, Rsvp.updated_at: now,
                                **seated}).where(Rsvp.id == r["id"])
         else:
-            status = "waitlisted"
+            status = Status.WAITLISTED
             seq = slot["queue_seq"] + 1
             position = slot["waiting"] + 1
-            await Slot.update({Slot.waiting: Slot.waiting + 1, Slot.queue_seq: seq}).where(Slot.id == r["slot"])
+            await seats.apply(r["slot"], transition(r["status"], status, party=party), queue_seq=seq)
             await Rsvp.update({Rsvp.status: status, Rsvp.queue_seq: seq, Rsvp.updated_at: now, Rsvp.waitlisted_at: now}).where(Rsvp.id == r["id"])
         await enqueue(kind=status, to=r["email"], rsvp_id=r["id"], context={"position": position}, now=now)
     return rsvp_out({**r, "status": status}, position=position)
@@ -599,8 +595,8 @@ async def waitlist(rsvp_id: Any, *, user: dict | None, now: datetime) -> dict:
         if r["status"] not in ("applied", "invited", "declined"):
             raise PlannerError(_l("Only applications can be waitlisted; this RSVP is {status}.", status=Term(r["status"])), "conflict")
         seq = slot["queue_seq"] + 1
-        await Slot.update({Slot.waiting: Slot.waiting + 1, Slot.queue_seq: seq}).where(Slot.id == r["slot"])
-        await Rsvp.update({Rsvp.status: "waitlisted", Rsvp.queue_seq: seq, Rsvp.updated_at: now, Rsvp.waitlisted_at: now}).where(Rsvp.id == r["id"])
+        await seats.apply(r["slot"], transition(r["status"], Status.WAITLISTED, party=1 + r["guests"]), queue_seq=seq)
+        await Rsvp.update({Rsvp.status: Status.WAITLISTED, Rsvp.queue_seq: seq, Rsvp.updated_at: now, Rsvp.waitlisted_at: now}).where(Rsvp.id == r["id"])
         await enqueue(kind="waitlisted", to=r["email"], rsvp_id=r["id"], context={"position": slot["waiting"] + 1}, now=now)
     return rsvp_out({**r, "status": "waitlisted"}, position=slot["waiting"] + 1)
 
@@ -681,10 +677,10 @@ async def move(rsvp_id: Any, slot_id: Any, *, user: dict | None, now: datetime) 
             raise PlannerError("Only confirmed RSVPs can be moved to another slot.", "conflict")
         dest = await Slot.select(Slot.capacity, Slot.confirmed).where(Slot.id == target).first()
         party = 1 + r["guests"]
-        if dest["confirmed"] + party > dest["capacity"]:
+        if not seats.fits(dest, party):
             raise PlannerError("That slot has no room for this party.", "conflict")
-        await Slot.update({Slot.confirmed: Slot.confirmed - party}).where(Slot.id == r["slot"])
-        await Slot.update({Slot.confirmed: Slot.confirmed + party}).where(Slot.id == target)
+        await seats.apply(r["slot"], transition(r["status"], None, party=party))
+        await seats.apply(target, transition(None, r["status"], party=party))
         await Rsvp.update({Rsvp.slot: target, Rsvp.updated_at: now}).where(Rsvp.id == r["id"])
         await enqueue(kind="activity_changed", to=r["email"], rsvp_id=r["id"], now=now)
         await fill_freed_seats(r["slot"], now=now)
@@ -902,15 +898,6 @@ async def notify_activity_cancelled(activity_id: int, *, reason: str, now: datet
                         now=now, send_at=send_at)
             for r in rows
         ])
-
-
-async def counters_match_rows(slot_id: int) -> bool:
-    """True when the slot's counters equal what its RSVP rows say (used by tests and the bench)."""
-    s = await Slot.select(Slot.confirmed, Slot.waiting).where(Slot.id == slot_id).first()
-    rows = await Rsvp.select(Rsvp.status, Rsvp.guests).where(Rsvp.slot == slot_id)
-    confirmed = sum(1 + r["guests"] for r in rows if r["status"] in HOLDS_SEAT)
-    waiting = sum(1 for r in rows if r["status"] == "waitlisted")
-    return s["confirmed"] == confirmed and s["waiting"] == waiting
 
 
 async def program_of_rsvp(rsvp_id: int) -> dict:

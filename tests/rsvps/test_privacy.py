@@ -4,7 +4,7 @@ from planner.clock import utcnow
 from planner.fields import loads
 from planner.privacy import purge_sensitive_answers
 from planner.programs.tables import Program
-from planner.rsvps.rules import counters_match_rows
+from planner.rsvps.seats import counters_match_rows
 from planner.rsvps.tables import Rsvp
 from planner.scheduling.tables import Slot
 

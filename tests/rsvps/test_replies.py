@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 
-from planner.rsvps import rules as rsvps
+from planner.rsvps.seats import counters_match_rows
 from planner.rsvps.tables import Invitation, Rsvp
 from planner.scheduling.tables import Slot
 
@@ -76,7 +76,7 @@ async def test_guest_cancels_with_confirmation_and_books_again(api, setup, clien
     assert (await Rsvp.select(Rsvp.status).where(Rsvp.id == rid).first())["status"] == "waitlisted"
     text = (await client.get(page)).text
     assert "What happens next" in text and "Leave the waitlist" in text
-    assert await rsvps.counters_match_rows(a["slots"][0]["id"])
+    assert await counters_match_rows(a["slots"][0]["id"])
 
 
 async def test_rebook_races_never_overfill_the_slot(api, setup, client):
@@ -93,7 +93,7 @@ async def test_rebook_races_never_overfill_the_slot(api, setup, client):
                            for p in people[:2]])
     slot = await Slot.select().where(Slot.activity == a["id"]).first()
     assert slot["confirmed"] == 2 and slot["waiting"] == 2
-    assert await rsvps.counters_match_rows(slot["id"])
+    assert await counters_match_rows(slot["id"])
 
 
 async def test_application_wording_and_withdrawal(api, setup, client):

@@ -1,7 +1,7 @@
 import asyncio
 
 from planner.outbox.tables import OutboxMessage
-from planner.rsvps.rules import counters_match_rows
+from planner.rsvps.seats import counters_match_rows
 from planner.rsvps.tables import Invitation, Rsvp
 from planner.scheduling.tables import Slot
 

@@ -3,7 +3,7 @@ import asyncio
 
 from planner.inventory.tables import Item, Location, StockLevel, StockMovement
 from planner.outbox.tables import OutboxMessage
-from planner.rsvps.rules import counters_match_rows
+from planner.rsvps.seats import counters_match_rows
 from planner.rsvps.tables import Rsvp
 from planner.scheduling.tables import Slot
 from planner.tickets.tables import Checkin
