@@ -22,8 +22,11 @@ from planner.changes import spaces as space_changes
 from planner.inventory import rules as inventory
 from planner.programs import team
 from planner.programs.tables import Program
+from planner.rsvps import answers as rsvp_answers
+from planner.rsvps import booking as rsvp_booking
+from planner.rsvps import invitations as rsvp_invitations
+from planner.rsvps import organizer as rsvp_organizer
 from planner.rsvps import replies
-from planner.rsvps import rules as rsvps
 from planner.rsvps.tables import Rsvp
 from planner.scheduling import rules as scheduling
 from planner.settings import get_settings
@@ -264,7 +267,7 @@ async def _create_activity(program_id: int, plan: dict, *, spaces: dict, hosts: 
 
 
 async def _rsvp(activity: dict, person: dict, *, now: datetime, language: str = "en", **extra: Any) -> dict:
-    out, _created = await rsvps.create_rsvp(activity["id"], {**person, **extra}, now=now, language=language)
+    out, _created = await rsvp_booking.create_rsvp(activity["id"], {**person, **extra}, now=now, language=language)
     return out
 
 
@@ -350,19 +353,19 @@ async def _build(organizer: dict, staff_email: str, now: datetime) -> int:
 
     # Questions: access needs (sensitive) on the residency and the dinners, dietary needs per dinner guest.
     residency = acts["residency"]
-    project_q = await rsvps.add_question(residency["id"], {
+    project_q = await rsvp_answers.add_question(residency["id"], {
         "label": "What are you working on, and what would help you most this week?", "kind": "text", "required": True,
     }, user=organizer)
-    await rsvps.add_question(residency["id"], {"label": "Access needs", "kind": "text", "sensitive": True}, user=organizer)
+    await rsvp_answers.add_question(residency["id"], {"label": "Access needs", "kind": "text", "sensitive": True}, user=organizer)
     diet_q = {}
     access_q = {}
     for key in ("dinner-1", "dinner-2"):
         aid = acts[key]["id"]
-        diet_q[key] = await rsvps.add_question(aid, {
+        diet_q[key] = await rsvp_answers.add_question(aid, {
             "label": "Dietary needs", "kind": "choice", "choices": DIETARY_CHOICES,
             "sensitive": True, "per_guest": True, "required": True,
         }, user=organizer)
-        access_q[key] = await rsvps.add_question(aid, {"label": "Access needs", "kind": "text", "sensitive": True}, user=organizer)
+        access_q[key] = await rsvp_answers.add_question(aid, {"label": "Access needs", "kind": "text", "sensitive": True}, user=organizer)
 
     # RSVPs, so the pages look alive.
     g = iter(range(len(GUESTS) * 4))
@@ -394,10 +397,10 @@ async def _build(organizer: dict, staff_email: str, now: datetime) -> int:
     ]
     applications = []
     for i, pitch in enumerate(pitches):
-        answers = {str(project_q["id"]): pitch}
-        applications.append(await _rsvp(residency, guest(12 + i), now=now, answers=answers))
+        answers_given = {str(project_q["id"]): pitch}
+        applications.append(await _rsvp(residency, guest(12 + i), now=now, answers=answers_given))
     for app in applications[:2]:
-        await rsvps.approve(app["id"], user=organizer, now=now)
+        await rsvp_organizer.approve(app["id"], user=organizer, now=now)
 
     # Invitations to the first dinner; four accepted, two with a plus-one.
     dinner = acts["dinner-1"]
@@ -405,7 +408,7 @@ async def _build(organizer: dict, staff_email: str, now: datetime) -> int:
     invites = []
     for i in range(7):
         person = guest(5 + i)
-        invites.append((person, await rsvps.invite(dinner["id"], person, user=organizer, now=now)))
+        invites.append((person, await rsvp_invitations.invite(dinner["id"], person, user=organizer, now=now)))
     accepted = [
         {"guests": 1, "answers": {dq: "Vegetarian", "plus_ones": [{dq: "No restrictions"}]}},
         {"guests": 0, "answers": {dq: "Gluten-free", aq: "Step-free seat near the door, please."}},
@@ -426,7 +429,7 @@ async def _build(organizer: dict, staff_email: str, now: datetime) -> int:
                     user=staff, device="Tent door (demo)", now=now)
     # And a couple on the second dinner, not answered yet.
     for i in range(2):
-        await rsvps.invite(acts["dinner-2"]["id"], guest(16 + i), user=organizer, now=now)
+        await rsvp_invitations.invite(acts["dinner-2"]["id"], guest(16 + i), user=organizer, now=now)
     return pid
 
 

@@ -17,8 +17,10 @@ from planner.programs import rules as programs
 from planner.programs.tables import Program
 from planner.reports import feedback
 from planner.resources.tables import SupportResource
+from planner.rsvps import answers as rsvp_answers
+from planner.rsvps import booking as rsvp_booking
 from planner.rsvps import replies
-from planner.rsvps import rules as rsvps
+from planner.rsvps import shapes as rsvp_shapes
 from planner.rsvps.tables import Invitation, Rsvp
 from planner.scheduling import rules as sched
 from planner.scheduling.tables import Activity, Host, Space
@@ -81,7 +83,7 @@ async def _activity_context(activity_id: int, invite: str | None) -> dict:
     now = utcnow()
     a, p, space = await _public_activity(activity_id)
     i18n.settle_for_program(p["languages"])
-    questions = await rsvps.questions_for(activity_id)
+    questions = await rsvp_answers.questions_for(activity_id)
     invitation = await replies.invitation_by_code(activity_id, invite) if invite else None
     return {"activity": a, "program": p, "space": space, "questions": questions,
             "per_guest": [q for q in questions if q["per_guest"]],
@@ -98,7 +100,7 @@ async def activity_public(request: Request, activity_id: int, invite: str | None
         changing = request.query_params.get("change") == "1" and answered and replies.can_rebook(answered)
         if answered and not changing:
             # A reopened invitation shows the answer already given, and lets the guest change it there.
-            token = rsvps.urls(answered["id"])["token"]
+            token = rsvp_shapes.urls(answered["id"])["token"]
             return Redirect(f"/r/{answered['id']}?token={token}&lang={current_language.get()}", status_code=303)
     form = {"slot_id": ctx["seats"]["first_free"]}
     return page("rsvps/activity.html", **ctx, error=None, form=form)
@@ -139,14 +141,14 @@ def _answers(form: dict, questions: list[dict]) -> dict:
 async def activity_rsvp(request: Request, activity_id: int) -> Template | Redirect:
     raw = await request.form()
     form = {k: raw.get(k) for k in raw.keys()}
-    questions = await rsvps.questions_for(activity_id)
+    questions = await rsvp_answers.questions_for(activity_id)
     body = {"name": form.get("name"), "email": form.get("email"), "guests": form.get("guests") or 0,
             "slot_id": form.get("slot_id") or None, "answers": _answers(form, questions),
             "invite_code": form.get("invite") or None}
     try:
         _a, p, _space = await _public_activity(activity_id)
         i18n.settle_for_program(p["languages"])
-        out, created = await rsvps.create_rsvp(activity_id, body, now=utcnow(), language=current_language.get())
+        out, created = await rsvp_booking.create_rsvp(activity_id, body, now=utcnow(), language=current_language.get())
     except PlannerError as exc:
         ctx = await _activity_context(activity_id, form.get("invite"))
         return page("rsvps/activity.html", status_code=exc.status_code, **ctx, error=exc.message, form=form)
@@ -173,7 +175,7 @@ async def invitation_decline(request: Request, activity_id: int) -> Template | R
 
 
 async def _guest_context(rsvp_id: int, token: str | None) -> dict:
-    r = await rsvps.get_guest_rsvp(rsvp_id, token)
+    r = await rsvp_booking.get_guest_rsvp(rsvp_id, token)
     view = await replies.guest_view(rsvp_id, token)
     a, p, space = await _public_activity(r["activity_id"], any_state=True)
     slot = next((s for s in a["slots"] if s["id"] == r["slot_id"]), None)
@@ -236,11 +238,11 @@ async def _guest_do(request: Request, rsvp_id: int, action: str, token: str | No
     now = utcnow()
     try:
         if action == "cancel":
-            await rsvps.cancel_guest(rsvp_id, token, now=now)
+            await rsvp_booking.cancel_guest(rsvp_id, token, now=now)
         elif action == "guests":
-            await rsvps.change_guests(rsvp_id, token, raw.get("guests"), now=now)
+            await rsvp_booking.change_guests(rsvp_id, token, raw.get("guests"), now=now)
         elif action == "accept":
-            await rsvps.accept_offer(rsvp_id, token, now=now)
+            await rsvp_booking.accept_offer(rsvp_id, token, now=now)
         elif action == "rebook":
             await replies.rebook(rsvp_id, token, now=now)
         elif action == "erase":

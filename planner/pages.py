@@ -21,8 +21,10 @@ from planner.programs import rules as program_rules
 from planner.programs import team
 from planner.programs.rules import role_in
 from planner.resources.rules import review_status
+from planner.rsvps import answers as rsvp_answers
+from planner.rsvps import invitations as rsvp_invitations
 from planner.rsvps import messages
-from planner.rsvps import rules as rsvps
+from planner.rsvps import organizer as rsvp_organizer
 from planner.rsvps.tables import Rsvp
 from planner.scheduling import rules as sched
 from planner.scheduling.tables import Host, Space
@@ -286,10 +288,10 @@ async def activity_manage(request: Request, activity_id: int, user: User = NoChe
     program = await program_rules.get_program(activity["program_id"], user=user)
     role = await _role(user, program["id"])
     organizer = role == "organizer"
-    questions = await rsvps.questions_for(activity_id)
+    questions = await rsvp_answers.questions_for(activity_id)
     has_sensitive = any(q["sensitive"] for q in questions)
     # Organizers see the sensitive answers they asked for; list_rsvps records each such view in the audit log.
-    rows = await rsvps.list_rsvps(activity_id, user=user, include_sensitive=has_sensitive, now=utcnow()) if organizer else []
+    rows = await rsvp_organizer.list_rsvps(activity_id, user=user, include_sensitive=has_sensitive, now=utcnow()) if organizer else []
     groups: dict[str, list] = {k: [] for k in ("confirmed", "offered", "waitlisted", "applied", "declined", "cancelled")}
     slots = {s["id"]: s for s in activity["slots"]}
     checked = await _checkins(activity_id) if organizer else {}
@@ -298,9 +300,9 @@ async def activity_manage(request: Request, activity_id: int, user: User = NoChe
         r["checked_in_at"] = checked.get(r["id"])
         groups.setdefault(r["status"], []).append(r)
     groups["waitlisted"].sort(key=lambda r: r.get("waitlist_position") or 0)
-    invitations = await rsvps.list_invitations(activity_id, user=user) if organizer and activity["rsvp_mode"] == "invite" else []
+    invited = await rsvp_invitations.list_invitations(activity_id, user=user) if organizer and activity["rsvp_mode"] == "invite" else []
     answered = {r["email"]: r["status"] for r in rows}
-    for inv in invitations:
+    for inv in invited:
         inv["answer"] = answered.get(inv["email"])
     space = await Space.select(Space.name).where(Space.id == activity["space_id"]).first()
     seats = sum(s["capacity"] for s in activity["slots"]) if activity["kind"] == "activation" else activity["capacity"]
@@ -312,7 +314,7 @@ async def activity_manage(request: Request, activity_id: int, user: User = NoChe
         left = (row["cancelled_at"] + timedelta(seconds=UNDO_SECONDS) - utcnow()).total_seconds()
         undo_until = int(left) if left > 0 else None
     return page("rsvps/manage.html", user, activity=activity, program=program, groups=groups, questions=questions,
-                invitations=invitations, space=space, seats=seats, confirmed=confirmed, role=role, kit=kit,
+                invitations=invited, space=space, seats=seats, confirmed=confirmed, role=role, kit=kit,
                 has_sensitive=has_sensitive, undo_left=undo_until, tz=program["timezone"],
                 message=request.query_params.get("m"), count=request.query_params.get("n"), error=request.query_params.get("e"))
 
@@ -357,23 +359,23 @@ async def activity_action(request: Request, activity_id: int, action: str, user:
             extra = f"?rsvp_id={quote(str(data.get('rsvp_id') or ''))}" if action == "remove" else ""
             return Redirect(f"/activities/{activity_id}/confirm/{action}{extra}", status_code=303)
         if action in ("approve", "decline", "waitlist", "remove"):
-            fn = {"approve": rsvps.approve, "decline": rsvps.decline, "waitlist": rsvps.waitlist, "remove": rsvps.remove}[action]
+            fn = {"approve": rsvp_organizer.approve, "decline": rsvp_organizer.decline, "waitlist": rsvp_organizer.waitlist, "remove": rsvp_organizer.remove}[action]
             kwargs = {"reason": data.get("reason", "")} if action in ("decline", "remove") else {}
             await fn(data.get("rsvp_id"), user=user, now=now, **kwargs)
         elif action == "bulk":
             ids = raw.getall("rsvp_ids", [])
-            await rsvps.bulk(activity_id, data.get("bulk_action", ""), [int(i) for i in ids if str(i).isdecimal()], user=user, now=now)
+            await rsvp_organizer.bulk(activity_id, data.get("bulk_action", ""), [int(i) for i in ids if str(i).isdecimal()], user=user, now=now)
         elif action == "reorder":
-            await rsvps.reorder(data.get("rsvp_id"), data.get("position"), user=user, reason=data.get("reason", ""), now=now)
+            await rsvp_organizer.reorder(data.get("rsvp_id"), data.get("position"), user=user, reason=data.get("reason", ""), now=now)
         elif action == "move":
-            await rsvps.move(data.get("rsvp_id"), data.get("slot_id"), user=user, now=now)
+            await rsvp_organizer.move(data.get("rsvp_id"), data.get("slot_id"), user=user, now=now)
         elif action == "invite":
-            await rsvps.invite(activity_id, data, user=user, now=now)
+            await rsvp_invitations.invite(activity_id, data, user=user, now=now)
         elif action == "question":
             data["sensitive"] = data.get("sensitive") == "on"
             data["per_guest"] = data.get("per_guest") == "on"
             data["required"] = data.get("required") == "on"
-            await rsvps.add_question(activity_id, data, user=user)
+            await rsvp_answers.add_question(activity_id, data, user=user)
         elif action == "publish":
             await activity_changes.update_activity(activity_id, {"published": True}, user=user, now=now)
         elif action == "cancel":

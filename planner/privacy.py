@@ -13,7 +13,7 @@ from planner.db import write_transaction
 from planner.fields import loads
 from planner.outbox.tables import OutboxMessage
 from planner.programs.tables import Program
-from planner.rsvps.rules import _cancel, guest_rsvp
+from planner.rsvps.booking import _cancel, guest_rsvp
 from planner.rsvps.seats import ACTIVE
 from planner.rsvps.tables import ERASED_DOMAIN, ERASED_NAME, Invitation, Question, Rsvp, erased_email
 from planner.tokens import new_code

@@ -22,7 +22,7 @@ from planner.outbox.rules import message_row
 from planner.outbox.tables import OutboxMessage
 from planner.programs.rules import require_role
 from planner.programs.tables import Membership, Program
-from planner.rsvps.rules import guest_rsvp
+from planner.rsvps.booking import guest_rsvp
 from planner.rsvps.tables import Rsvp
 
 INBOX_ROLES = ("organizer", "care")

@@ -9,10 +9,13 @@ from planner.db import locked, write_transaction
 from planner.errors import PlannerError
 from planner.fields import loads, row_id, text
 from planner.inventory.tables import Item
+from planner.outbox.rules import message_row
 from planner.outbox.tables import OutboxMessage
 from planner.programs.rules import require_role
-from planner.rsvps import rules as rsvp_rules
+from planner.rsvps.notices import enqueue_many
+from planner.rsvps.seats import ACTIVE, HOLDS_SEAT
 from planner.rsvps.tables import Question, Rsvp
+from planner.rsvps.waitlist import fill_freed_seats
 from planner.scheduling import rules as scheduling
 from planner.scheduling.tables import Activity
 
@@ -41,9 +44,9 @@ async def update_activity(activity_id: Any, data: dict, *, user: dict | None, no
     async with write_transaction():
         change = await scheduling.update_activity(a["id"], data, user=user, now=now)
         if change.invite_changed:
-            await rsvp_rules.notify_activity_changed(change.activity_id, now=now)
+            await notify_activity_changed(change.activity_id, now=now)
         for slot_id in change.grown_slots:
-            await rsvp_rules.fill_freed_seats(slot_id, now=now)
+            await fill_freed_seats(slot_id, now=now)
     return await scheduling.get_activity(a["id"], user=user)
 
 
@@ -73,7 +76,7 @@ async def cancel_activity(activity_id: Any, data: dict, *, user: dict | None, no
             Activity.cancelled_at: now, Activity.cancel_reason: reason,
             Activity.sequence: a["sequence"] + 1, Activity.updated_at: now,
         }).where(Activity.id == a["id"])
-        await rsvp_rules.notify_activity_cancelled(a["id"], reason=reason, now=now,
+        await notify_activity_cancelled(a["id"], reason=reason, now=now,
                                                    send_at=now + timedelta(seconds=hold_seconds) if hold_seconds else None)
     return await scheduling.get_activity(a["id"], user=user)
 
@@ -118,3 +121,21 @@ async def delete_activity(activity_id: Any, *, user: dict | None) -> None:
     if await Rsvp.exists().where(Rsvp.activity == a["id"]):
         raise PlannerError("This activity has RSVPs; cancel it instead, so guests are told.", "conflict")
     await Activity.delete().where(Activity.id == a["id"])
+
+
+# ---------------------------------------------------------------- what guests hear
+
+async def notify_activity_changed(activity_id: int, *, now: datetime) -> None:
+    rows = await Rsvp.select(Rsvp.id, Rsvp.email).where((Rsvp.activity == activity_id) & Rsvp.status.is_in(list(HOLDS_SEAT)))
+    if rows:
+        await enqueue_many([message_row(kind="activity_changed", to=r["email"], rsvp_id=r["id"], now=now) for r in rows])
+
+
+async def notify_activity_cancelled(activity_id: int, *, reason: str, now: datetime, send_at: datetime | None = None) -> None:
+    rows = await Rsvp.select(Rsvp.id, Rsvp.email, Rsvp.status).where((Rsvp.activity == activity_id) & Rsvp.status.is_in(list(ACTIVE)))
+    if rows:
+        await enqueue_many([
+            message_row(kind="activity_cancelled", to=r["email"], rsvp_id=r["id"], context={"reason": reason, "was": r["status"]},
+                        now=now, send_at=send_at)
+            for r in rows
+        ])

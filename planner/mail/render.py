@@ -33,7 +33,8 @@ from planner.calendar.ics import resource_line
 from planner.calendar.when import format_days, format_moment, format_span, rsvp_days
 from planner.fields import loads
 from planner.i18n import _, translations
-from planner.outbox.rules import merged_by, message_id, still_true
+from planner.mail.story import merged_by, still_true
+from planner.outbox.rules import message_id
 from planner.outbox.tables import OutboxMessage
 from planner.programs.tables import Program
 from planner.rsvps.tables import Invitation, Rsvp

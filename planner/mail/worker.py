@@ -37,7 +37,7 @@ from planner.outbox.tables import OutboxMessage
 from planner.privacy import purge_sensitive_answers
 from planner.redact import redact
 from planner.rsvps.messages import send_due_reminders
-from planner.rsvps.rules import expire_offers
+from planner.rsvps.waitlist import expire_offers
 from planner.settings import Settings
 
 log = logging.getLogger("planner.mail")

@@ -19,7 +19,7 @@ from planner.outbox.rules import message_row
 from planner.outbox.tables import OutboxMessage
 from planner.programs.rules import require_role
 from planner.reports.tables import QUESTIONS
-from planner.rsvps.rules import guest_rsvp
+from planner.rsvps.booking import guest_rsvp
 from planner.settings import get_settings
 from planner.tickets.walkin import WALKIN_DOMAIN
 

@@ -12,9 +12,11 @@ from planner.accounts.rules import normalise_email
 from planner.db import locked, write_transaction
 from planner.errors import PlannerError, not_found
 from planner.rsvps import seats
+from planner.rsvps.answers import _name
+from planner.rsvps.booking import _open_activity, guest_rsvp
 from planner.rsvps.notices import enqueue
-from planner.rsvps.rules import _name, _open_activity, guest_rsvp, rsvp_out, waitlist_position
 from planner.rsvps.seats import ACTIVE, Status, transition
+from planner.rsvps.shapes import rsvp_out, waitlist_position
 from planner.rsvps.tables import Invitation, Rsvp
 from planner.scheduling.tables import Slot
 from planner.tokens import new_code

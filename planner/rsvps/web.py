@@ -11,7 +11,10 @@ from litestar.params import Dependency
 from planner import i18n
 from planner.clock import utcnow
 from planner.privacy import erase_guest, export_guest_data
-from planner.rsvps import rules
+from planner.rsvps import answers as rsvp_answers
+from planner.rsvps import booking as rsvp_booking
+from planner.rsvps import invitations as rsvp_invitations
+from planner.rsvps import organizer as rsvp_organizer
 from planner.scheduling.tables import Activity
 from planner.web_common import as_dict
 
@@ -100,25 +103,25 @@ class GuestRsvpController(Controller):
     async def create(self, activity_id: int, data: RsvpIn, request: Request) -> Response[dict[str, Any]]:
         body = as_dict(data)
         lang = i18n.supported(body.pop("language", None)) or await _guest_language(activity_id)
-        out, created = await rules.create_rsvp(activity_id, body, now=utcnow(), language=lang)
+        out, created = await rsvp_booking.create_rsvp(activity_id, body, now=utcnow(), language=lang)
         return Response(out, status_code=201 if created else 202)
 
     @get("/activities/{activity_id:int}/rsvps")
     async def index(self, activity_id: int, user: User = Dependency(skip_validation=True), status: str | None = None,
                     sensitive: bool = False) -> list[dict[str, Any]]:
-        return await rules.list_rsvps(activity_id, user=user, status=status, include_sensitive=sensitive, now=utcnow())
+        return await rsvp_organizer.list_rsvps(activity_id, user=user, status=status, include_sensitive=sensitive, now=utcnow())
 
     @get("/rsvps/{rsvp_id:int}")
     async def show(self, rsvp_id: int, token: str | None = None) -> dict[str, Any]:
-        return await rules.get_guest_rsvp(rsvp_id, token)
+        return await rsvp_booking.get_guest_rsvp(rsvp_id, token)
 
     @patch("/rsvps/{rsvp_id:int}")
     async def change(self, rsvp_id: int, data: GuestPatch, token: str | None = None) -> dict[str, Any]:
-        return await rules.change_guests(rsvp_id, token, data.guests, now=utcnow())
+        return await rsvp_booking.change_guests(rsvp_id, token, data.guests, now=utcnow())
 
     @post("/rsvps/{rsvp_id:int}/cancel", status_code=200)
     async def cancel(self, rsvp_id: int, token: str | None = None) -> dict[str, Any]:
-        return await rules.cancel_guest(rsvp_id, token, now=utcnow())
+        return await rsvp_booking.cancel_guest(rsvp_id, token, now=utcnow())
 
     @get("/rsvps/{rsvp_id:int}/data")
     async def my_data(self, rsvp_id: int, token: str | None = None) -> Response[dict[str, Any]]:
@@ -132,7 +135,7 @@ class GuestRsvpController(Controller):
 
     @post("/rsvps/{rsvp_id:int}/accept", status_code=200)
     async def accept(self, rsvp_id: int, token: str | None = None) -> dict[str, Any]:
-        return await rules.accept_offer(rsvp_id, token, now=utcnow())
+        return await rsvp_booking.accept_offer(rsvp_id, token, now=utcnow())
 
 
 class OrganizerRsvpController(Controller):
@@ -141,53 +144,53 @@ class OrganizerRsvpController(Controller):
 
     @get("/activities/{activity_id:int}/rsvps.csv", media_type="text/csv")
     async def export(self, activity_id: int, user: User = Dependency(skip_validation=True), sensitive: bool = False) -> Response[str]:
-        text = await rules.export_csv(activity_id, user=user, include_sensitive=sensitive, now=utcnow())
+        text = await rsvp_organizer.export_csv(activity_id, user=user, include_sensitive=sensitive, now=utcnow())
         return Response(text, media_type="text/csv; charset=utf-8",
                         headers={"content-disposition": f'attachment; filename="activity-{activity_id}-rsvps.csv"', "cache-control": "no-store"})
 
     @post("/rsvps/{rsvp_id:int}/approve", status_code=200)
     async def approve(self, rsvp_id: int, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
-        return await rules.approve(rsvp_id, user=user, now=utcnow())
+        return await rsvp_organizer.approve(rsvp_id, user=user, now=utcnow())
 
     @post("/rsvps/{rsvp_id:int}/decline", status_code=200)
     async def decline(self, rsvp_id: int, request: Request, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
         data = await _optional(request, ReasonIn)
-        return await rules.decline(rsvp_id, user=user, now=utcnow(), reason=data.get("reason", ""))
+        return await rsvp_organizer.decline(rsvp_id, user=user, now=utcnow(), reason=data.get("reason", ""))
 
     @post("/rsvps/{rsvp_id:int}/waitlist", status_code=200)
     async def waitlist(self, rsvp_id: int, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
-        return await rules.waitlist(rsvp_id, user=user, now=utcnow())
+        return await rsvp_organizer.waitlist(rsvp_id, user=user, now=utcnow())
 
     @post("/rsvps/{rsvp_id:int}/remove", status_code=200)
     async def remove(self, rsvp_id: int, request: Request, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
         data = await _optional(request, ReasonIn)
-        return await rules.remove(rsvp_id, user=user, now=utcnow(), reason=data.get("reason", ""))
+        return await rsvp_organizer.remove(rsvp_id, user=user, now=utcnow(), reason=data.get("reason", ""))
 
     @post("/rsvps/{rsvp_id:int}/move", status_code=200)
     async def move(self, rsvp_id: int, data: MoveIn, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
-        return await rules.move(rsvp_id, data.slot_id, user=user, now=utcnow())
+        return await rsvp_organizer.move(rsvp_id, data.slot_id, user=user, now=utcnow())
 
     @post("/rsvps/{rsvp_id:int}/reorder", status_code=200)
     async def reorder(self, rsvp_id: int, data: ReorderIn, user: User = Dependency(skip_validation=True)) -> list[dict[str, Any]]:
-        return await rules.reorder(rsvp_id, data.position, user=user, reason=data.reason, now=utcnow())
+        return await rsvp_organizer.reorder(rsvp_id, data.position, user=user, reason=data.reason, now=utcnow())
 
     @post("/activities/{activity_id:int}/rsvps/bulk", status_code=200)
     async def bulk(self, activity_id: int, data: BulkIn, user: User = Dependency(skip_validation=True)) -> list[dict[str, Any]]:
-        return await rules.bulk(activity_id, data.action, data.rsvp_ids, user=user, now=utcnow())
+        return await rsvp_organizer.bulk(activity_id, data.action, data.rsvp_ids, user=user, now=utcnow())
 
     @post("/activities/{activity_id:int}/invitations", status_code=201)
     async def invite(self, activity_id: int, data: InvitationIn, user: User = Dependency(skip_validation=True)) -> Response[dict[str, Any]]:
-        out = await rules.invite(activity_id, as_dict(data), user=user, now=utcnow())
+        out = await rsvp_invitations.invite(activity_id, as_dict(data), user=user, now=utcnow())
         return Response(out, status_code=201 if out["created"] else 200)
 
     @post("/activities/{activity_id:int}/invitations/csv", status_code=200)
     async def invite_csv(self, activity_id: int, data: InvitationsCsvIn, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
-        return await rules.invite_many(activity_id, data.csv, user=user, now=utcnow())
+        return await rsvp_invitations.invite_many(activity_id, data.csv, user=user, now=utcnow())
 
     @get("/activities/{activity_id:int}/invitations")
     async def invitations(self, activity_id: int, user: User = Dependency(skip_validation=True)) -> list[dict[str, Any]]:
-        return await rules.list_invitations(activity_id, user=user)
+        return await rsvp_invitations.list_invitations(activity_id, user=user)
 
     @post("/activities/{activity_id:int}/questions", status_code=201)
     async def add_question(self, activity_id: int, data: QuestionIn, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
-        return await rules.add_question(activity_id, as_dict(data), user=user)
+        return await rsvp_answers.add_question(activity_id, as_dict(data), user=user)

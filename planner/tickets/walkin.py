@@ -15,7 +15,7 @@ from planner.db import locked, write_transaction
 from planner.errors import PlannerError, not_found
 from planner.i18n import _l
 from planner.programs.rules import require_role
-from planner.rsvps.rules import _guests as parse_guests
+from planner.rsvps.answers import _guests as parse_guests
 from planner.rsvps.tables import Rsvp
 from planner.scheduling.tables import Activity, Slot
 from planner.terms import Term

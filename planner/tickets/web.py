@@ -65,7 +65,7 @@ class CheckinController(Controller):
 
 
 async def _ticket(rsvp_id: int, token: str | None) -> dict:
-    from planner.rsvps.rules import guest_rsvp
+    from planner.rsvps.booking import guest_rsvp
 
     r = await guest_rsvp(rsvp_id, token)
     if r["status"] != "confirmed":

@@ -7,7 +7,7 @@ from datetime import timedelta
 from planner.clock import utcnow
 from planner.mail.render import render
 from planner.outbox.tables import OutboxMessage
-from planner.rsvps.rules import RESEND_EVERY, create_rsvp
+from planner.rsvps.booking import RESEND_EVERY, create_rsvp
 from planner.rsvps.tables import Rsvp
 
 SECRET_BITS = ("manage_url", "invite_ics_url", "ticket", "token", "name", "answers", "id", "email")

@@ -141,7 +141,7 @@ async def test_offer_hold_passes_on_when_it_expires(api, setup, client):
     from datetime import timedelta
 
     from planner.clock import utcnow
-    from planner.rsvps.rules import expire_offers
+    from planner.rsvps.waitlist import expire_offers
 
     d = await api.activity(setup["program"]["id"], setup["space"]["id"], kind="dinner", rsvp_mode="open", capacity=1,
                            promotion="offer", hold_hours=2, starts_at="2027-07-02T19:00", ends_at="2027-07-02T21:00")

@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from planner.db import is_postgres, write_transaction
-from planner.rsvps import rules as rsvps
+from planner.db import free_pool, is_postgres, write_transaction
+from planner.rsvps import booking
 from planner.rsvps.seats import Change, Status, counters_match_rows, transition
 from planner.rsvps.tables import Rsvp
 from planner.scheduling.tables import Slot
@@ -48,7 +48,7 @@ PARTIES = [1, 2, 1, 3, 1, 1, 2]  # on 5 seats: 1, 2, 1 fit (4), 3 waits, 1 fits 
 async def _rush(activity_id: int) -> list[tuple]:
     out = []
     for i, party in enumerate(PARTIES):
-        r, _ = await rsvps.create_rsvp(activity_id, {"name": f"Guest {i}", "email": f"g{i}-{activity_id}@example.org",
+        r, _ = await booking.create_rsvp(activity_id, {"name": f"Guest {i}", "email": f"g{i}-{activity_id}@example.org",
                                                      "guests": party - 1}, now=NOW)
         out.append((r["status"], r.get("waitlist_position")))
     return out
@@ -73,4 +73,4 @@ async def test_both_rsvp_paths_agree(api, setup):
                .order_by(Rsvp.queue_seq)] for m in made]
     assert orders[0] == orders[1] == ["Guest 3", "Guest 5", "Guest 6"]
     if is_postgres():
-        assert rsvps.free_pool() is not None  # the first rush really could take the one-statement path
+        assert free_pool() is not None  # the first rush really could take the one-statement path
