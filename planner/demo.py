@@ -28,7 +28,7 @@ from planner.rsvps import invitations as rsvp_invitations
 from planner.rsvps import organizer as rsvp_organizer
 from planner.rsvps import replies
 from planner.rsvps.tables import Rsvp
-from planner.scheduling import rules as scheduling
+from planner.scheduling import hosts as sched_hosts
 from planner.settings import get_settings
 from planner.tickets.rules import Scan, admit
 
@@ -325,7 +325,7 @@ async def _build(organizer: dict, staff_email: str, now: datetime) -> int:
     await team.add_member(pid, {"email": staff_email, "role": "staff"}, user=organizer, now=clock.utcnow())
 
     spaces = {k: await space_changes.add_space(pid, v, user=organizer) for k, v in SPACES.items()}
-    hosts = {k: await scheduling.add_host(pid, v, user=organizer) for k, v in HOSTS.items()}
+    hosts = {k: await sched_hosts.add_host(pid, v, user=organizer) for k, v in HOSTS.items()}
 
     plans = [p for n, d in enumerate(days) for p in day_plan(n, d)]
     plans.append(residency_plan(days))

@@ -22,7 +22,7 @@ from planner.rsvps import booking as rsvp_booking
 from planner.rsvps import replies
 from planner.rsvps import shapes as rsvp_shapes
 from planner.rsvps.tables import Invitation, Rsvp
-from planner.scheduling import rules as sched
+from planner.scheduling import activities as sched_activities
 from planner.scheduling.tables import Activity, Host, Space
 
 KINDS = ("activation", "residency", "dinner")
@@ -63,7 +63,7 @@ async def _public_activity(activity_id: int, *, any_state: bool = False) -> tupl
     if not a or (not a["published"] and not any_state):
         raise PlannerError("That activity was not found.", "not_found")
     p = await Program.select().where(Program.id == a["program"]).first()
-    out = await sched.activity_out(a, p["timezone"])
+    out = await sched_activities.activity_out(a, p["timezone"])
     out["hosts"] = await host_names(out["host_ids"])
     space = await Space.select().where(Space.id == a["space"]).first()
     return out, p, space
@@ -264,7 +264,7 @@ async def program_public(request: Request, program_id: int, kind: str | None = N
     now = utcnow()
     p = await programs.program_row(program_id)
     i18n.settle_for_program(p["languages"])
-    acts = await sched.list_activities(program_id, user=None, published_only=True)
+    acts = await sched_activities.list_activities(program_id, user=None, published_only=True)
     spaces = {s["id"]: s["name"] for s in await Space.select(Space.id, Space.name).where(Space.program == program_id)}
     hosts = {h["id"]: h["name"] for h in await Host.select(Host.id, Host.name).where(Host.program == program_id)}
     kinds = sorted({a["kind"] for a in acts}, key=KINDS.index)

@@ -26,7 +26,10 @@ from planner.rsvps import invitations as rsvp_invitations
 from planner.rsvps import messages
 from planner.rsvps import organizer as rsvp_organizer
 from planner.rsvps.tables import Rsvp
-from planner.scheduling import rules as sched
+from planner.scheduling import activities as sched_activities
+from planner.scheduling import hosts as sched_hosts
+from planner.scheduling import schedule as sched_schedule
+from planner.scheduling import spaces as sched_spaces
 from planner.scheduling.tables import Host, Space
 from planner.tickets.tables import Checkin
 
@@ -78,9 +81,9 @@ async def program_create(request: Request, data: dict[str, Any] = Form, user: Us
 async def _program_context(program_id: int, user: User) -> dict:
     program = await program_rules.get_program(program_id, user=user)
     role = (await _role(user, program_id))
-    spaces = await sched.list_spaces(program_id, user=user)
-    hosts = await sched.list_hosts(program_id, user=user)
-    activities = await sched.list_activities(program_id, user=user)
+    spaces = await sched_spaces.list_spaces(program_id, user=user)
+    hosts = await sched_hosts.list_hosts(program_id, user=user)
+    activities = await sched_activities.list_activities(program_id, user=user)
     names = {s["id"]: s["name"] for s in spaces}
     for a in activities:
         a["space_name"] = names.get(a["space_id"], "")
@@ -127,7 +130,7 @@ async def space_create(request: Request, program_id: int, data: dict[str, Any] =
 async def host_create(request: Request, program_id: int, data: dict[str, Any] = Form, user: User = NoCheck) -> Template | Redirect:
     _need(user, request)
     body = {"name": data.get("name"), "email": data.get("email") or None}
-    return await _program_action(program_id, user, lambda: sched.add_host(program_id, body, user=user), "host")
+    return await _program_action(program_id, user, lambda: sched_hosts.add_host(program_id, body, user=user), "host")
 
 
 @get("/programs/{program_id:int}/schedule", include_in_schema=False)
@@ -140,14 +143,14 @@ async def schedule_page(request: Request, program_id: int, user: User = NoCheck,
     except ValueError:
         d = first
     d = min(max(d, first), last)
-    data = await sched.day_schedule(program_id, d, user=user)
+    data = await sched_schedule.day_schedule(program_id, d, user=user)
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     data["program"] = program
     created = None
     cid = request.query_params.get("created")
     if cid and cid.isdecimal():
         try:
-            created = await sched.get_activity(int(cid), user=user)
+            created = await sched_activities.get_activity(int(cid), user=user)
         except PlannerError:
             created = None
     return page("scheduling/schedule.html", user, days=days, **data, created=created,
@@ -197,7 +200,7 @@ async def activity_create(request: Request, program_id: int, user: User = NoChec
 @get("/activities/{activity_id:int}/duplicate", include_in_schema=False)
 async def activity_duplicate_form(request: Request, activity_id: int, user: User = NoCheck) -> Template:
     _need(user, request)
-    a = await sched.get_activity(activity_id, user=user)
+    a = await sched_activities.get_activity(activity_id, user=user)
     program = await program_rules.get_program(a["program_id"], user=user)
     return page("scheduling/duplicate.html", user, activity=a, program=program, days=_days(program), error=None)
 
@@ -206,7 +209,7 @@ async def activity_duplicate_form(request: Request, activity_id: int, user: User
 async def activity_duplicate(request: Request, activity_id: int, user: User = NoCheck) -> Template | Redirect:
     _need(user, request)
     raw = await request.form()
-    a = await sched.get_activity(activity_id, user=user)
+    a = await sched_activities.get_activity(activity_id, user=user)
     try:
         made = await activity_changes.duplicate_activity(activity_id, raw.getall("days", []), user=user, now=utcnow())
     except PlannerError as exc:
@@ -224,7 +227,7 @@ def _days(program: dict) -> list[date]:
 @get("/activities/{activity_id:int}/edit", include_in_schema=False)
 async def activity_edit(request: Request, activity_id: int, user: User = NoCheck) -> Template:
     _need(user, request)
-    a = await sched.get_activity(activity_id, user=user)
+    a = await sched_activities.get_activity(activity_id, user=user)
     ctx = await _program_context(a["program_id"], user)
     form = {**a, "starts_at": a["starts_at"][:16], "ends_at": a["ends_at"][:16],
             "rsvp_deadline": (a["rsvp_deadline"] or "")[:16], "host_ids": [str(h) for h in a["host_ids"]]}
@@ -234,7 +237,7 @@ async def activity_edit(request: Request, activity_id: int, user: User = NoCheck
 @post("/activities/{activity_id:int}/edit", include_in_schema=False, status_code=200)
 async def activity_update(request: Request, activity_id: int, user: User = NoCheck) -> Template | Redirect:
     _need(user, request)
-    a = await sched.get_activity(activity_id, user=user)
+    a = await sched_activities.get_activity(activity_id, user=user)
     raw = await request.form()
     data = {k: raw.get(k) for k in raw.keys()}
     form = _activity_form(data, raw.getall("host_ids", []))
@@ -266,7 +269,7 @@ async def host_away(request: Request, program_id: int, data: dict[str, Any] = Fo
         host_id = int(data.get("host_id") or 0) if str(data.get("host_id") or "0").isdecimal() else 0
         if not await Host.exists().where((Host.id == host_id) & (Host.program == program_id)):
             raise PlannerError("Pick a host of this programme.", "not_found")
-        await sched.add_unavailability(host_id, data, user=user)
+        await sched_hosts.add_unavailability(host_id, data, user=user)
 
     return await _program_action(program_id, user, away, "host")
 
@@ -284,7 +287,7 @@ async def _checkins(activity_id: int) -> dict[int, str]:
 @get("/activities/{activity_id:int}/manage", include_in_schema=False)
 async def activity_manage(request: Request, activity_id: int, user: User = NoCheck) -> Template:
     _need(user, request)
-    activity = await sched.get_activity(activity_id, user=user)
+    activity = await sched_activities.get_activity(activity_id, user=user)
     program = await program_rules.get_program(activity["program_id"], user=user)
     role = await _role(user, program["id"])
     organizer = role == "organizer"
@@ -310,7 +313,7 @@ async def activity_manage(request: Request, activity_id: int, user: User = NoChe
     kit = next((k for k in await inventory.list_kits(program["id"], user=user) if k["id"] == activity["kit_id"]), None)
     undo_until = None
     if activity["cancelled"] and organizer:
-        row = await sched.activity_row(activity_id)
+        row = await sched_activities.activity_row(activity_id)
         left = (row["cancelled_at"] + timedelta(seconds=UNDO_SECONDS) - utcnow()).total_seconds()
         undo_until = int(left) if left > 0 else None
     return page("rsvps/manage.html", user, activity=activity, program=program, groups=groups, questions=questions,
@@ -323,7 +326,7 @@ async def activity_manage(request: Request, activity_id: int, user: User = NoChe
 async def activity_confirm(request: Request, activity_id: int, what: str, user: User = NoCheck) -> Template:
     """Before anything that cannot be taken back (or only briefly): what will happen, and one button."""
     _need(user, request)
-    activity = await sched.get_activity(activity_id, user=user)
+    activity = await sched_activities.get_activity(activity_id, user=user)
     program = await program_rules.get_program(activity["program_id"], user=user)
     ctx: dict[str, Any] = {"activity": activity, "program": program, "what": what}
     if what == "cancel":
@@ -348,7 +351,7 @@ async def activity_action(request: Request, activity_id: int, action: str, user:
     _need(user, request)
     # Someone outside the programme is refused here (404), before any action's own "not found" could
     # send them back to the page with a message.
-    await sched.get_activity(activity_id, user=user)
+    await sched_activities.get_activity(activity_id, user=user)
     raw = await request.form()
     data = {k: raw.get(k) for k in raw.keys()}
     now = utcnow()
@@ -383,7 +386,7 @@ async def activity_action(request: Request, activity_id: int, action: str, user:
         elif action == "undo":
             await activity_changes.undo_cancel(activity_id, user=user, now=now, window_seconds=UNDO_SECONDS)
         elif action == "delete":
-            a = await sched.get_activity(activity_id, user=user)
+            a = await sched_activities.get_activity(activity_id, user=user)
             await activity_changes.delete_activity(activity_id, user=user)
             return Redirect(f"/programs/{a['program_id']}?m=deleted", status_code=303)
         else:
@@ -405,7 +408,7 @@ def _audience(raw) -> list[str]:
 @get("/activities/{activity_id:int}/message", include_in_schema=False)
 async def activity_message_form(request: Request, activity_id: int, user: User = NoCheck) -> Template:
     _need(user, request)
-    a = await sched.get_activity(activity_id, user=user)
+    a = await sched_activities.get_activity(activity_id, user=user)
     program = await program_rules.get_program(a["program_id"], user=user)
     return page("scheduling/message.html", user, program=program, activity=a, form={"audience": ["confirmed"]},
                 error=None, preview=None, action=f"/activities/{activity_id}/message")
@@ -423,7 +426,7 @@ async def _message(request: Request, user: User, *, program_id: int | None, acti
     """First post: shows who will get it ("12 guests will be e-mailed"); the second, confirmed, sends."""
     raw = await request.form()
     form = {"subject": raw.get("subject") or "", "message": raw.get("message") or "", "audience": _audience(raw)}
-    a = await sched.get_activity(activity_id, user=user) if activity_id else None
+    a = await sched_activities.get_activity(activity_id, user=user) if activity_id else None
     program = await program_rules.get_program(program_id or a["program_id"], user=user)
     action = f"/activities/{activity_id}/message" if activity_id else f"/programs/{program_id}/message"
     try:
@@ -478,7 +481,7 @@ async def program_update(request: Request, program_id: int, data: dict[str, Any]
 
 
 async def _space_ctx(space_id: int, user: User) -> dict:
-    usage = await sched.space_usage(space_id, user=user)
+    usage = await sched_spaces.space_usage(space_id, user=user)
     program = await program_rules.get_program(usage["space"]["program_id"], user=user)
     return {"space": usage["space"], "activities": usage["activities"], "program": program}
 
@@ -496,7 +499,7 @@ async def space_update(request: Request, space_id: int, data: dict[str, Any] = F
     form = dict(data)
     form["counts_presence"] = form.get("counts_presence") == "on"
     try:
-        s = await sched.update_space(space_id, form, user=user)
+        s = await sched_spaces.update_space(space_id, form, user=user)
     except PlannerError as exc:
         ctx = await _space_ctx(space_id, user)
         return page("scheduling/space_edit.html", user, status_code=exc.status_code, **ctx, form=form, error=exc.message)
@@ -517,7 +520,7 @@ async def space_delete(request: Request, space_id: int, data: dict[str, Any] = F
 
 
 async def _host_ctx(host_id: int, user: User) -> dict:
-    usage = await sched.host_usage(host_id, user=user)
+    usage = await sched_hosts.host_usage(host_id, user=user)
     program = await program_rules.get_program(usage["host"]["program_id"], user=user)
     return {"host": usage["host"], "activities": usage["activities"], "program": program}
 
@@ -533,7 +536,7 @@ async def host_edit(request: Request, host_id: int, user: User = NoCheck) -> Tem
 async def host_update(request: Request, host_id: int, data: dict[str, Any] = Form, user: User = NoCheck) -> Template | Redirect:
     _need(user, request)
     try:
-        h = await sched.update_host(host_id, {"name": data.get("name"), "email": data.get("email") or None}, user=user)
+        h = await sched_hosts.update_host(host_id, {"name": data.get("name"), "email": data.get("email") or None}, user=user)
     except PlannerError as exc:
         ctx = await _host_ctx(host_id, user)
         return page("scheduling/host_edit.html", user, status_code=exc.status_code, **ctx, form=dict(data), error=exc.message)
@@ -546,7 +549,7 @@ async def host_delete(request: Request, host_id: int, data: dict[str, Any] = For
     ctx = await _host_ctx(host_id, user)
     if data.get("confirmed") != "yes":
         return page("scheduling/host_edit.html", user, **ctx, form=ctx["host"], error=None, confirm_delete=True)
-    await sched.delete_host(host_id, user=user)
+    await sched_hosts.delete_host(host_id, user=user)
     return Redirect(f"/programs/{ctx['program']['id']}?m=deleted", status_code=303)
 
 

@@ -16,7 +16,7 @@ from planner.rsvps.notices import enqueue_many
 from planner.rsvps.seats import ACTIVE, HOLDS_SEAT
 from planner.rsvps.tables import Question, Rsvp
 from planner.rsvps.waitlist import fill_freed_seats
-from planner.scheduling import rules as scheduling
+from planner.scheduling import activities as sched_activities
 from planner.scheduling.tables import Activity
 
 
@@ -31,30 +31,30 @@ async def _check_kit(program_id: int, data: dict) -> None:
 async def create_activity(program_id: int, data: dict, *, user: dict | None, now: datetime) -> dict:
     await require_role(user, program_id, "organizer")
     await _check_kit(program_id, data)
-    return await scheduling.create_activity(program_id, data, user=user, now=now)
+    return await sched_activities.create_activity(program_id, data, user=user, now=now)
 
 
 async def update_activity(activity_id: Any, data: dict, *, user: dict | None, now: datetime) -> dict:
     """Change the activity; in the same transaction, tell its guests when the invite changed and give
     freed seats to the waitlist."""
-    a = await scheduling.activity_row(activity_id)
+    a = await sched_activities.activity_row(activity_id)
     await require_role(user, a["program"], "organizer")
     if "kit_id" in data:
         await _check_kit(a["program"], data)
     async with write_transaction():
-        change = await scheduling.update_activity(a["id"], data, user=user, now=now)
+        change = await sched_activities.update_activity(a["id"], data, user=user, now=now)
         if change.invite_changed:
             await notify_activity_changed(change.activity_id, now=now)
         for slot_id in change.grown_slots:
             await fill_freed_seats(slot_id, now=now)
-    return await scheduling.get_activity(a["id"], user=user)
+    return await sched_activities.get_activity(a["id"], user=user)
 
 
 async def duplicate_activity(activity_id: Any, days: list[Any], *, user: dict | None, now: datetime) -> list[dict]:
     """Copies on other days, with the same questions; all or none."""
-    a = await scheduling.activity_row(activity_id)
+    a = await sched_activities.activity_row(activity_id)
     async with write_transaction():
-        created = await scheduling.duplicate_activity(a["id"], days, user=user, now=now)
+        created = await sched_activities.duplicate_activity(a["id"], days, user=user, now=now)
         questions = await Question.select().where(Question.activity == a["id"]).order_by(Question.position)
         for copy in created:
             if questions:
@@ -66,10 +66,10 @@ async def duplicate_activity(activity_id: Any, days: list[Any], *, user: dict | 
 async def cancel_activity(activity_id: Any, data: dict, *, user: dict | None, now: datetime, hold_seconds: int = 0) -> dict:
     """Cancel and tell every guest. With `hold_seconds` the e-mails wait that long in the outbox, so the
     organizer can still undo (see undo_cancel)."""
-    a = await scheduling.activity_row(activity_id)
+    a = await sched_activities.activity_row(activity_id)
     await require_role(user, a["program"], "organizer")
     if a["cancelled_at"] is not None:
-        return await scheduling.get_activity(a["id"], user=user)
+        return await sched_activities.get_activity(a["id"], user=user)
     reason = text(data or {}, "reason", "Reason", required=False, max_len=1000)
     async with write_transaction():
         await Activity.update({
@@ -78,13 +78,13 @@ async def cancel_activity(activity_id: Any, data: dict, *, user: dict | None, no
         }).where(Activity.id == a["id"])
         await notify_activity_cancelled(a["id"], reason=reason, now=now,
                                                    send_at=now + timedelta(seconds=hold_seconds) if hold_seconds else None)
-    return await scheduling.get_activity(a["id"], user=user)
+    return await sched_activities.get_activity(a["id"], user=user)
 
 
 async def undo_cancel(activity_id: Any, *, user: dict | None, now: datetime, window_seconds: int) -> None:
     """Take back a cancellation while its e-mails still wait: the activity is on again and the held
     messages are dropped. Refused once the window passed or any message was picked up for sending."""
-    a = await scheduling.activity_row(activity_id)
+    a = await sched_activities.activity_row(activity_id)
     await require_role(user, a["program"], "organizer")
     async with write_transaction():
         a = await locked(Activity.select().where(Activity.id == a["id"])).first()
@@ -106,7 +106,7 @@ async def undo_cancel(activity_id: Any, *, user: dict | None, now: datetime, win
 
 async def cancel_impact(activity_id: Any, *, user: dict | None) -> dict:
     """Who a cancellation would e-mail, counted by status."""
-    a = await scheduling.activity_row(activity_id)
+    a = await sched_activities.activity_row(activity_id)
     await require_role(user, a["program"], "organizer")
     rows = await Rsvp.select(Rsvp.status).where((Rsvp.activity == a["id"]) & Rsvp.status.is_in(["invited", "applied", "offered", "confirmed", "waitlisted"]))
     counts: dict[str, int] = {}
@@ -116,7 +116,7 @@ async def cancel_impact(activity_id: Any, *, user: dict | None) -> dict:
 
 
 async def delete_activity(activity_id: Any, *, user: dict | None) -> None:
-    a = await scheduling.activity_row(activity_id)
+    a = await sched_activities.activity_row(activity_id)
     await require_role(user, a["program"], "organizer")
     if await Rsvp.exists().where(Rsvp.activity == a["id"]):
         raise PlannerError("This activity has RSVPs; cancel it instead, so guests are told.", "conflict")

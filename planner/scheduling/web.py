@@ -14,7 +14,9 @@ from planner.clock import utcnow
 from planner.errors import PlannerError
 from planner.programs import rules as programs
 from planner.programs import team
-from planner.scheduling import rules
+from planner.scheduling import activities as sched_activities
+from planner.scheduling import hosts as sched_hosts
+from planner.scheduling import spaces as sched_spaces
 from planner.web_common import as_dict
 
 UNSET = msgspec.UNSET
@@ -150,15 +152,15 @@ class ProgramController(Controller):
 
     @get("/{program_id:int}/spaces")
     async def spaces(self, program_id: int, user: User = Dependency(skip_validation=True)) -> list[dict[str, Any]]:
-        return await rules.list_spaces(program_id, user=user)
+        return await sched_spaces.list_spaces(program_id, user=user)
 
     @post("/{program_id:int}/hosts", status_code=201)
     async def add_host(self, program_id: int, data: HostIn, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
-        return await rules.add_host(program_id, as_dict(data), user=user)
+        return await sched_hosts.add_host(program_id, as_dict(data), user=user)
 
     @get("/{program_id:int}/hosts")
     async def hosts(self, program_id: int, user: User = Dependency(skip_validation=True)) -> list[dict[str, Any]]:
-        return await rules.list_hosts(program_id, user=user)
+        return await sched_hosts.list_hosts(program_id, user=user)
 
     @post("/{program_id:int}/members", status_code=201)
     async def add_member(self, program_id: int, data: MemberIn, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
@@ -174,7 +176,7 @@ class ProgramController(Controller):
 
     @get("/{program_id:int}/activities")
     async def activities(self, program_id: int, user: User = Dependency(skip_validation=True)) -> list[dict[str, Any]]:
-        return await rules.list_activities(program_id, user=user)
+        return await sched_activities.list_activities(program_id, user=user)
 
 
 class SpaceController(Controller):
@@ -183,11 +185,11 @@ class SpaceController(Controller):
 
     @patch("/spaces/{space_id:int}")
     async def update_space(self, space_id: int, data: SpacePatch, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
-        return await rules.update_space(space_id, as_dict(data), user=user)
+        return await sched_spaces.update_space(space_id, as_dict(data), user=user)
 
     @post("/hosts/{host_id:int}/unavailability", status_code=201)
     async def unavailable(self, host_id: int, data: UnavailabilityIn, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
-        return await rules.add_unavailability(host_id, as_dict(data), user=user)
+        return await sched_hosts.add_unavailability(host_id, as_dict(data), user=user)
 
 
 class ActivityController(Controller):
@@ -196,7 +198,7 @@ class ActivityController(Controller):
 
     @get("/{activity_id:int}")
     async def show(self, activity_id: int, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
-        return await rules.get_activity(activity_id, user=user)
+        return await sched_activities.get_activity(activity_id, user=user)
 
     @patch("/{activity_id:int}")
     async def update(self, activity_id: int, data: ActivityPatch, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:

@@ -132,7 +132,8 @@ async def test_walkin_picks_the_slot_on_now_and_refuses_an_ended_one():
     from planner.accounts.rules import create_user
     from planner.changes.programs import create_program
     from planner.errors import PlannerError
-    from planner.scheduling.rules import add_space, create_activity
+    from planner.scheduling.activities import create_activity
+    from planner.scheduling.spaces import add_space
     from planner.tickets.walkin import admit_walkin
 
     user = await create_user("lead@example.org", "lead password 12", admin=True)
