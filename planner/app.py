@@ -28,15 +28,19 @@ from planner.clock import utcnow
 from planner.errors import PlannerError
 from planner.headers import security_headers
 from planner.i18n import LazyText, _l, gettext
+from planner.inventory import pages as inventory_pages
 from planner.inventory import web as inventory_web
 from planner.language_web import language_middleware
 from planner.mail.worker import run_forever
 from planner.openapi import declare_errors, openapi_config
-from planner.pages import page_handlers
 from planner.paths import asset_dir
+from planner.programs import pages as program_pages
 from planner.reports import web as reports_web
 from planner.resources import web as resources_web
+from planner.rsvps import guest_pages
+from planner.rsvps import pages as rsvp_pages
 from planner.rsvps.web import GuestRsvpController, OrganizerRsvpController
+from planner.scheduling import pages as scheduling_pages
 from planner.scheduling.web import ActivityController, ProgramController, SpaceController
 from planner.settings import Settings, get_settings
 from planner.templating import configure_engine
@@ -145,7 +149,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         ProgramController, SpaceController, ActivityController,
         GuestRsvpController, OrganizerRsvpController,
         PageAuthController, AccountApiController, *account_page_handlers(),
-        *page_handlers(),
+        *program_pages.HANDLERS, *scheduling_pages.HANDLERS, *rsvp_pages.HANDLERS, *guest_pages.HANDLERS, *inventory_pages.HANDLERS,
         create_static_files_router(path="/static", directories=[asset_dir("static")], name="static",
                                    cache_control=None, include_in_schema=False),
     ]

@@ -5,15 +5,37 @@ from typing import Any
 
 import msgspec
 from litestar import Request
+from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.params import Body, Dependency
+from litestar.response import Template
 
 from planner.accounts.rules import user_for_token
 from planner.accounts.sessions import user_for_session
 from planner.boundary import csrf_ok
 from planner.clock import utcnow
+from planner.errors import PlannerError
 from planner.settings import get_settings
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+# The current user as every handler receives it: the user's row (id, email, is_admin, name), or None.
+User = dict | None
+# The user comes from provide_user; Litestar need not validate it again.
+NoCheck = Dependency(skip_validation=True)
+# A form posted by a page.
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+
+
+def page(name: str, user: User, status_code: int = 200, **context: Any) -> Template:
+    """A server-rendered page; every template gets the current user (None for guests)."""
+    return Template(name, context={"user": user, **context}, status_code=status_code)
+
+
+def need_login(user: User) -> dict:
+    if user is None:
+        raise PlannerError("Log in first.", "unauthorized")
+    return user
 SESSION_COOKIE = "planner_session"
 
 

@@ -33,7 +33,7 @@ def _imported(node: ast.AST, module: str) -> list[str]:
     return []
 
 
-WEB = {"app", "cli", "piccolo_app", "pages", "guest_pages", "demo"}
+WEB = {"app", "cli", "piccolo_app", "pages", "guest_pages", "demo", "web_common"}
 
 
 def layer(module: str) -> str:

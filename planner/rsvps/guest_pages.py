@@ -1,6 +1,7 @@
 """Server-rendered pages for guests (no account): the public programme, an activity, and the guest's own page."""
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -24,12 +25,13 @@ from planner.rsvps import shapes as rsvp_shapes
 from planner.rsvps.tables import Invitation, Rsvp
 from planner.scheduling import activities as sched_activities
 from planner.scheduling.tables import Activity, Host, Space
+from planner.web_common import page as common_page
 
 KINDS = ("activation", "residency", "dinner")
 
 
 def page(name: str, status_code: int = 200, **context: Any) -> Template:
-    return Template(name, context={"user": None, **context}, status_code=status_code)
+    return common_page(name, None, status_code, **context)
 
 
 async def resources_of(program_id: int) -> list[dict]:
@@ -223,40 +225,49 @@ async def guest_cancel_confirm(request: Request, rsvp_id: int, token: str | None
 
 @post("/r/{rsvp_id:int}/cancel", include_in_schema=False, status_code=200)
 async def guest_cancel(request: Request, rsvp_id: int, token: str | None = None) -> Template | Redirect:
-    # Its own route: the confirmation page above holds the GET of this path.
-    return await _guest_do(request, rsvp_id, "cancel", token)
+    return await _guest_do(request, rsvp_id, "cancel", token, lambda form, tok, now: rsvp_booking.cancel_guest(rsvp_id, tok, now=now))
 
 
-@post("/r/{rsvp_id:int}/{action:str}", include_in_schema=False, status_code=200)
-async def guest_action(request: Request, rsvp_id: int, action: str, token: str | None = None) -> Template | Redirect:
-    return await _guest_do(request, rsvp_id, action, token)
-
-
-async def _guest_do(request: Request, rsvp_id: int, action: str, token: str | None) -> Template | Redirect:
+async def _guest_do(request: Request, rsvp_id: int, action: str, token: str | None,
+                    run: Callable[[Any, str | None, Any], Awaitable[Any]]) -> Template | Redirect:
+    """One form action on the guest's own page: back to it with a message, or with the refusal."""
     raw = await request.form()
     token = token or raw.get("token")
-    now = utcnow()
     try:
-        if action == "cancel":
-            await rsvp_booking.cancel_guest(rsvp_id, token, now=now)
-        elif action == "guests":
-            await rsvp_booking.change_guests(rsvp_id, token, raw.get("guests"), now=now)
-        elif action == "accept":
-            await rsvp_booking.accept_offer(rsvp_id, token, now=now)
-        elif action == "rebook":
-            await replies.rebook(rsvp_id, token, now=now)
-        elif action == "erase":
-            await erase_guest(rsvp_id, token, now=now)
-            return page("rsvps/erased.html")
-        else:
-            raise PlannerError("Unknown action.", "not_found")
+        outcome = await run(raw, token, utcnow())
     except PlannerError as exc:
         if exc.code == "not_found":
             raise
         ctx = await _guest_context(rsvp_id, token)
         await _guest_language(ctx)
         return page("rsvps/guest.html", status_code=exc.status_code, **ctx, error=exc.message, new=False, message=None)
+    if isinstance(outcome, Template):
+        return outcome
     return Redirect(f"/r/{rsvp_id}?token={token}&m={action}", status_code=303)
+
+
+@post("/r/{rsvp_id:int}/guests", include_in_schema=False, status_code=200)
+async def guest_change_party(request: Request, rsvp_id: int, token: str | None = None) -> Template | Redirect:
+    return await _guest_do(request, rsvp_id, "guests", token,
+                           lambda form, tok, now: rsvp_booking.change_guests(rsvp_id, tok, form.get("guests"), now=now))
+
+
+@post("/r/{rsvp_id:int}/accept", include_in_schema=False, status_code=200)
+async def guest_accept_offer(request: Request, rsvp_id: int, token: str | None = None) -> Template | Redirect:
+    return await _guest_do(request, rsvp_id, "accept", token, lambda form, tok, now: rsvp_booking.accept_offer(rsvp_id, tok, now=now))
+
+
+@post("/r/{rsvp_id:int}/rebook", include_in_schema=False, status_code=200)
+async def guest_rebook(request: Request, rsvp_id: int, token: str | None = None) -> Template | Redirect:
+    return await _guest_do(request, rsvp_id, "rebook", token, lambda form, tok, now: replies.rebook(rsvp_id, tok, now=now))
+
+
+@post("/r/{rsvp_id:int}/erase", include_in_schema=False, status_code=200)
+async def guest_erase(request: Request, rsvp_id: int, token: str | None = None) -> Template | Redirect:
+    async def run(form: Any, tok: str | None, now: Any) -> Template:
+        await erase_guest(rsvp_id, tok, now=now)
+        return page("rsvps/erased.html")
+    return await _guest_do(request, rsvp_id, "erase", token, run)
 
 
 @get("/p/{program_id:int}", include_in_schema=False)
@@ -282,5 +293,5 @@ async def program_public(request: Request, program_id: int, kind: str | None = N
                 feed_url=program_feed_url(program_id, as_webcal=True))
 
 
-def guest_handlers() -> list:
-    return [activity_public, activity_rsvp, invitation_decline, guest_page, guest_cancel_confirm, guest_cancel, guest_action, program_public]
+HANDLERS = [activity_public, activity_rsvp, invitation_decline, guest_page, guest_cancel_confirm, guest_cancel, guest_change_party, guest_accept_offer, guest_rebook, guest_erase,
+            program_public]
