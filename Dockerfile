@@ -12,12 +12,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /src
 # Everything the wheel needs: the package plus the folders pyproject.toml force-includes.
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY planner ./planner
 COPY templates ./templates
 COPY static ./static
 COPY piccolo_migrations ./piccolo_migrations
-RUN pip install . \
+RUN pip install -c constraints.txt . \
     && rm -rf /src
 
 # Run as an unprivileged user; /data holds the SQLite file and the development secret, if used.
