@@ -27,6 +27,16 @@ NoCheck = Dependency(skip_validation=True)
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
+class Out(msgspec.Struct, forbid_unknown_fields=True):
+    """A response body: every field the rule returns is declared, so /schema documents the whole answer."""
+
+
+def typed(kind: Any, value: Any) -> Any:
+    """A rule's result as the response struct that /schema documents; a shape that drifted from the struct
+    fails here, loudly, instead of reaching clients undocumented."""
+    return msgspec.convert(value, kind)
+
+
 def page(name: str, user: User, status_code: int = 200, **context: Any) -> Template:
     """A server-rendered page; every template gets the current user (None for guests)."""
     return Template(name, context={"user": user, **context}, status_code=status_code)

@@ -1,8 +1,6 @@
 """JSON API for programmes, spaces, hosts, members and activities. Handlers parse, call one rule, answer."""
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import Dependency
@@ -17,7 +15,7 @@ from planner.programs import team
 from planner.scheduling import activities as sched_activities
 from planner.scheduling import hosts as sched_hosts
 from planner.scheduling import spaces as sched_spaces
-from planner.web_common import as_dict
+from planner.web_common import Out, as_dict, typed
 
 UNSET = msgspec.UNSET
 User = dict | None
@@ -122,6 +120,97 @@ class CancelIn(msgspec.Struct):
     reason: str | msgspec.UnsetType = UNSET
 
 
+# ---------------------------------------------------------------- what the API answers
+
+class ProgramOut(Out):
+    id: int
+    name: str
+    timezone: str
+    country: str
+    starts_on: str
+    ends_on: str
+    languages: list[str]
+    care_email: str
+    venue_address: str
+    reminder_hours: str
+    role: str | msgspec.UnsetType = UNSET
+
+
+class SpaceOut(Out):
+    id: int
+    program_id: int
+    name: str
+    capacity: int
+    access_notes: str
+    address: str
+    turnover_minutes: int
+    counts_presence: bool
+    inside: int
+
+
+class HostOut(Out):
+    id: int
+    program_id: int
+    name: str
+    email: str | None
+
+
+class UnavailabilityOut(Out):
+    id: int
+    host_id: int
+    starts_at: str
+    ends_at: str
+    note: str
+
+
+class MemberOut(Out):
+    user_id: int
+    email: str
+    role: str
+    program_id: int | msgspec.UnsetType = UNSET
+    pending: bool | msgspec.UnsetType = UNSET
+
+
+class SlotOut(Out):
+    id: int
+    starts_at: str
+    ends_at: str
+    capacity: int
+    confirmed: int
+    waiting: int
+
+
+class SpaceRef(Out):
+    id: int
+    name: str
+
+
+class ActivityOut(Out):
+    id: int
+    program_id: int
+    kind: str
+    title: str
+    description: str
+    what_to_bring: str
+    space_id: int
+    starts_at: str
+    ends_at: str
+    capacity: int
+    rsvp_mode: str
+    max_guests: int
+    kit_id: int | None
+    host_ids: list[int]
+    published: bool
+    cancelled: bool
+    rsvp_deadline: str | None
+    promotion: str
+    hold_hours: int
+    walkin_estimate: int
+    sequence: int
+    slots: list[SlotOut]
+    space: SpaceRef | msgspec.UnsetType = UNSET
+
+
 def _slots(d: dict) -> dict:
     if "slots" in d:
         d["slots"] = [as_dict(s) for s in d["slots"]]
@@ -133,50 +222,50 @@ class ProgramController(Controller):
     tags = ["programmes"]
 
     @post("/", status_code=201)
-    async def create(self, data: ProgramIn, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
-        return await program_changes.create_program(as_dict(data), user=user)
+    async def create(self, data: ProgramIn, user: User = Dependency(skip_validation=True)) -> ProgramOut:
+        return typed(ProgramOut, await program_changes.create_program(as_dict(data), user=user))
 
     @get("/")
-    async def index(self, user: User = Dependency(skip_validation=True)) -> list[dict[str, Any]]:
+    async def index(self, user: User = Dependency(skip_validation=True)) -> list[ProgramOut]:
         if user is None:
             raise PlannerError("Log in first.", "unauthorized")
-        return await programs.list_programs(user=user)
+        return typed(list[ProgramOut], await programs.list_programs(user=user))
 
     @get("/{program_id:int}")
-    async def show(self, program_id: int, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
-        return await programs.get_program(program_id, user=user)
+    async def show(self, program_id: int, user: User = Dependency(skip_validation=True)) -> ProgramOut:
+        return typed(ProgramOut, await programs.get_program(program_id, user=user))
 
     @post("/{program_id:int}/spaces", status_code=201)
-    async def add_space(self, program_id: int, data: SpaceIn, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
-        return await space_changes.add_space(program_id, as_dict(data), user=user)
+    async def add_space(self, program_id: int, data: SpaceIn, user: User = Dependency(skip_validation=True)) -> SpaceOut:
+        return typed(SpaceOut, await space_changes.add_space(program_id, as_dict(data), user=user))
 
     @get("/{program_id:int}/spaces")
-    async def spaces(self, program_id: int, user: User = Dependency(skip_validation=True)) -> list[dict[str, Any]]:
-        return await sched_spaces.list_spaces(program_id, user=user)
+    async def spaces(self, program_id: int, user: User = Dependency(skip_validation=True)) -> list[SpaceOut]:
+        return typed(list[SpaceOut], await sched_spaces.list_spaces(program_id, user=user))
 
     @post("/{program_id:int}/hosts", status_code=201)
-    async def add_host(self, program_id: int, data: HostIn, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
-        return await sched_hosts.add_host(program_id, as_dict(data), user=user)
+    async def add_host(self, program_id: int, data: HostIn, user: User = Dependency(skip_validation=True)) -> HostOut:
+        return typed(HostOut, await sched_hosts.add_host(program_id, as_dict(data), user=user))
 
     @get("/{program_id:int}/hosts")
-    async def hosts(self, program_id: int, user: User = Dependency(skip_validation=True)) -> list[dict[str, Any]]:
-        return await sched_hosts.list_hosts(program_id, user=user)
+    async def hosts(self, program_id: int, user: User = Dependency(skip_validation=True)) -> list[HostOut]:
+        return typed(list[HostOut], await sched_hosts.list_hosts(program_id, user=user))
 
     @post("/{program_id:int}/members", status_code=201)
-    async def add_member(self, program_id: int, data: MemberIn, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
-        return await team.add_member(program_id, as_dict(data), user=user, now=utcnow())
+    async def add_member(self, program_id: int, data: MemberIn, user: User = Dependency(skip_validation=True)) -> MemberOut:
+        return typed(MemberOut, await team.add_member(program_id, as_dict(data), user=user, now=utcnow()))
 
     @get("/{program_id:int}/members")
-    async def members(self, program_id: int, user: User = Dependency(skip_validation=True)) -> list[dict[str, Any]]:
-        return await team.list_members(program_id, user=user)
+    async def members(self, program_id: int, user: User = Dependency(skip_validation=True)) -> list[MemberOut]:
+        return typed(list[MemberOut], await team.list_members(program_id, user=user))
 
     @post("/{program_id:int}/activities", status_code=201)
-    async def add_activity(self, program_id: int, data: ActivityIn, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
-        return await activity_changes.create_activity(program_id, _slots(as_dict(data)), user=user, now=utcnow())
+    async def add_activity(self, program_id: int, data: ActivityIn, user: User = Dependency(skip_validation=True)) -> ActivityOut:
+        return typed(ActivityOut, await activity_changes.create_activity(program_id, _slots(as_dict(data)), user=user, now=utcnow()))
 
     @get("/{program_id:int}/activities")
-    async def activities(self, program_id: int, user: User = Dependency(skip_validation=True)) -> list[dict[str, Any]]:
-        return await sched_activities.list_activities(program_id, user=user)
+    async def activities(self, program_id: int, user: User = Dependency(skip_validation=True)) -> list[ActivityOut]:
+        return typed(list[ActivityOut], await sched_activities.list_activities(program_id, user=user))
 
 
 class SpaceController(Controller):
@@ -184,12 +273,12 @@ class SpaceController(Controller):
     tags = ["programmes"]
 
     @patch("/spaces/{space_id:int}")
-    async def update_space(self, space_id: int, data: SpacePatch, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
-        return await sched_spaces.update_space(space_id, as_dict(data), user=user)
+    async def update_space(self, space_id: int, data: SpacePatch, user: User = Dependency(skip_validation=True)) -> SpaceOut:
+        return typed(SpaceOut, await sched_spaces.update_space(space_id, as_dict(data), user=user))
 
     @post("/hosts/{host_id:int}/unavailability", status_code=201)
-    async def unavailable(self, host_id: int, data: UnavailabilityIn, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
-        return await sched_hosts.add_unavailability(host_id, as_dict(data), user=user)
+    async def unavailable(self, host_id: int, data: UnavailabilityIn, user: User = Dependency(skip_validation=True)) -> UnavailabilityOut:
+        return typed(UnavailabilityOut, await sched_hosts.add_unavailability(host_id, as_dict(data), user=user))
 
 
 class ActivityController(Controller):
@@ -197,20 +286,20 @@ class ActivityController(Controller):
     tags = ["activities"]
 
     @get("/{activity_id:int}")
-    async def show(self, activity_id: int, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
-        return await sched_activities.get_activity(activity_id, user=user)
+    async def show(self, activity_id: int, user: User = Dependency(skip_validation=True)) -> ActivityOut:
+        return typed(ActivityOut, await sched_activities.get_activity(activity_id, user=user))
 
     @patch("/{activity_id:int}")
-    async def update(self, activity_id: int, data: ActivityPatch, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
-        return await activity_changes.update_activity(activity_id, as_dict(data), user=user, now=utcnow())
+    async def update(self, activity_id: int, data: ActivityPatch, user: User = Dependency(skip_validation=True)) -> ActivityOut:
+        return typed(ActivityOut, await activity_changes.update_activity(activity_id, as_dict(data), user=user, now=utcnow()))
 
     @post("/{activity_id:int}/cancel", status_code=200)
-    async def cancel(self, activity_id: int, request: Request, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
+    async def cancel(self, activity_id: int, request: Request, user: User = Dependency(skip_validation=True)) -> ActivityOut:
         body = await request.body()
         data: dict = {}
         if body.strip():
             data = as_dict(msgspec.json.decode(body, type=CancelIn))
-        return await activity_changes.cancel_activity(activity_id, data, user=user, now=utcnow())
+        return typed(ActivityOut, await activity_changes.cancel_activity(activity_id, data, user=user, now=utcnow()))
 
     @delete("/{activity_id:int}", status_code=204)
     async def remove(self, activity_id: int, user: User = Dependency(skip_validation=True)) -> None:
