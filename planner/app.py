@@ -58,9 +58,6 @@ def _wants_json(request: Request) -> bool:
 
 
 def _error_response(request: Request, status: int, detail: str, extra: Any = None, headers: dict | None = None) -> Response:
-    if status == 429 and headers is None and isinstance(extra, dict) and "retry_after" in extra:
-        # A throttled answer says when to come back, in the header as well as in the sentence.
-        headers = {"Retry-After": str(extra["retry_after"])}
     if _wants_json(request):
         body: dict[str, Any] = {"status_code": status, "detail": detail}
         if extra is not None:
@@ -72,7 +69,7 @@ def _error_response(request: Request, status: int, detail: str, extra: Any = Non
 
 
 def planner_error_handler(request: Request, exc: PlannerError) -> Response:
-    return _error_response(request, exc.status_code, exc.message, exc.extra)
+    return _error_response(request, exc.status_code, exc.message, exc.extra, exc.headers)
 
 
 def msgspec_error_handler(request: Request, exc: Exception) -> Response:

@@ -46,6 +46,13 @@ class PlannerError(Exception):
     def status_code(self) -> int:
         return STATUS.get(self.code, 400)
 
+    @property
+    def headers(self) -> dict[str, str] | None:
+        """A throttled refusal says when to come back (Retry-After), pages and API alike."""
+        if self.status_code == 429 and isinstance(self.extra, dict) and "retry_after" in self.extra:
+            return {"Retry-After": str(self.extra["retry_after"])}
+        return None
+
 
 # The things `not_found()` is called with, each a whole sentence to translate (genders differ by language).
 NOT_FOUND = {

@@ -9,8 +9,6 @@ from urllib.parse import quote
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.datastructures import Cookie
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, Dependency
 from litestar.response import Redirect, Template
 
 from planner.accounts import links, rules, sessions
@@ -21,11 +19,7 @@ from planner.programs import rules as program_rules
 from planner.programs import team
 from planner.programs.rules import get_program
 from planner.settings import get_settings
-from planner.web_common import SESSION_COOKIE, client_address
-
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
-User = dict | None
-NoCheck = Dependency(skip_validation=True)
+from planner.web_common import SESSION_COOKIE, Form, NoCheck, User, client_address, need_login, page
 
 
 def _safe_next(value: Any) -> str:
@@ -56,14 +50,6 @@ async def _log_in(request: Request, user_id: int, to: str) -> Redirect:
     return Redirect(to, status_code=303, cookies=[_session_cookie(secret)])
 
 
-def _need(user: User) -> dict:
-    if user is None:
-        raise PlannerError("Log in first.", "unauthorized")
-    return user
-
-
-def page(name: str, user: User, status_code: int = 200, **context: Any) -> Template:
-    return Template(name, context={"user": user, **context}, status_code=status_code)
 
 
 # ---------------------------------------------------------------- login, logout, links
@@ -84,7 +70,7 @@ class PageAuthController(Controller):
                                             attempts=s.login_attempts, client_attempts=s.login_client_attempts,
                                             window_seconds=s.login_window_seconds)
         except PlannerError as exc:
-            headers = {"Retry-After": str(exc.extra["retry_after"])} if exc.code == "throttled" else None
+            headers = exc.headers
             return Template("accounts/login.html", context={"user": None, "next": _safe_next(data.get("next")), "error": exc.message,
                                                              "email": email}, status_code=exc.status_code, headers=headers)
         return await _log_in(request, user["id"], _safe_next(data.get("next")))
@@ -106,7 +92,7 @@ class PageAuthController(Controller):
         try:
             await links.request_reset(email, now=utcnow(), client=client_address(request), base_url=get_settings().base_url)
         except PlannerError as exc:
-            headers = {"Retry-After": str(exc.extra["retry_after"])} if exc.code == "throttled" else None
+            headers = exc.headers
             return Template("accounts/reset.html", context={"user": None, "sent": False, "error": exc.message, "email": email},
                             status_code=exc.status_code, headers=headers)
         return page("accounts/reset.html", None, sent=True, error=None, email=email)
@@ -142,14 +128,14 @@ async def _account_context(user: dict) -> dict:
 
 @get("/account", include_in_schema=False)
 async def account_page(request: Request, user: User = NoCheck) -> Template:
-    user = _need(user)
+    user = need_login(user)
     return page("accounts/account.html", user, **await _account_context(user), new_token=None, error=None,
                 message=request.query_params.get("m"))
 
 
 @post("/account/{action:str}", include_in_schema=False, status_code=200)
 async def account_action(request: Request, action: str, data: dict[str, Any] = Form, user: User = NoCheck) -> Template | Redirect:
-    user = _need(user)
+    user = need_login(user)
     now = utcnow()
     try:
         if action == "password":
@@ -187,7 +173,7 @@ def _int(value: Any) -> int:
 
 @get("/programs/{program_id:int}/team", include_in_schema=False)
 async def team_page(request: Request, program_id: int, user: User = NoCheck) -> Template:
-    user = _need(user)
+    user = need_login(user)
     members = await team.list_members(program_id, user=user)
     program = await get_program(program_id, user=user)
     return page("accounts/team.html", user, program=program, members=members, error=request.query_params.get("e"),
@@ -196,7 +182,7 @@ async def team_page(request: Request, program_id: int, user: User = NoCheck) -> 
 
 @post("/programs/{program_id:int}/team/{action:str}", include_in_schema=False, status_code=200)
 async def team_action(request: Request, program_id: int, action: str, data: dict[str, Any] = Form, user: User = NoCheck) -> Redirect:
-    user = _need(user)
+    user = need_login(user)
     now = utcnow()
     try:
         if action == "invite":
@@ -218,7 +204,7 @@ async def team_action(request: Request, program_id: int, action: str, data: dict
 
 @get("/programs/{program_id:int}/audit", include_in_schema=False)
 async def audit_page(request: Request, program_id: int, user: User = NoCheck) -> Template:
-    user = _need(user)
+    user = need_login(user)
     await program_rules.require_role(user, program_id, "organizer")
     program = await get_program(program_id, user=user)
     return page("accounts/audit.html", user, program=program, events=await events(program_id, member_ids=await program_rules.member_ids(program_id)))
@@ -226,14 +212,14 @@ async def audit_page(request: Request, program_id: int, user: User = NoCheck) ->
 
 @get("/admin", include_in_schema=False)
 async def admin_page(request: Request, user: User = NoCheck) -> Template:
-    user = _need(user)
+    user = need_login(user)
     return page("accounts/admin.html", user, programs=await team.all_programs(user=user), error=request.query_params.get("e"),
                 message=request.query_params.get("m"))
 
 
 @post("/admin/restore", include_in_schema=False, status_code=200)
 async def admin_restore(request: Request, data: dict[str, Any] = Form, user: User = NoCheck) -> Redirect:
-    user = _need(user)
+    user = need_login(user)
     try:
         await team.restore_organizer(_int(data.get("program_id")), str(data.get("email", "")), user=user, now=utcnow())
     except PlannerError as exc:

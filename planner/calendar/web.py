@@ -14,8 +14,8 @@ from planner.calendar.ics import MEDIA_TYPE
 from planner.clock import utcnow
 from planner.errors import PlannerError, not_found
 from planner.programs.rules import get_program
+from planner.web_common import User
 
-User = dict | None
 MAX_AGE = 300
 INVITE_HEADERS = {"cache-control": "private, no-store", "referrer-policy": "no-referrer"}
 

@@ -8,7 +8,6 @@ from urllib.parse import quote
 
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
-from litestar.params import Dependency
 from litestar.response import Redirect, Template
 
 from planner.care import rules
@@ -17,9 +16,7 @@ from planner.errors import PlannerError
 from planner.programs.rules import get_program
 from planner.settings import get_settings
 from planner.templating import local_time
-
-User = dict | None
-NoCheck = Dependency(skip_validation=True)
+from planner.web_common import NoCheck, User, client_address
 
 
 class CareIn(msgspec.Struct):
@@ -36,19 +33,7 @@ class CareSettingIn(msgspec.Struct):
 
 
 def _client(request: Request) -> str:
-    return request.client.host if request.client else ""
-
-
-def _throttled(exc: PlannerError) -> dict[str, str]:
-    # 429 answers say when to try again.
-    return {"Retry-After": str((exc.extra or {}).get("retry_after", 60))}
-
-
-def _error(exc: PlannerError) -> Response:
-    body: dict[str, Any] = {"status_code": exc.status_code, "detail": exc.message}
-    if exc.extra is not None:
-        body["extra"] = exc.extra
-    return Response(body, status_code=exc.status_code, headers=_throttled(exc) if exc.code == "throttled" else None)
+    return client_address(request)
 
 
 async def _guest_send(rsvp_id: int, token: str | None, data: dict) -> dict:
@@ -70,22 +55,13 @@ class CareController(Controller):
     @post("/rsvps/{rsvp_id:int}/care", status_code=202)
     async def from_guest(self, rsvp_id: int, data: CareIn, token: str | None = None) -> Response[dict[str, Any]]:
         """A private message to the programme's care team, which nobody else can read (API.md)."""
-        try:
-            return Response(await _guest_send(rsvp_id, token, {"message": data.message}), status_code=202)
-        except PlannerError as exc:
-            if exc.code != "throttled":
-                raise
-            return _error(exc)
+        # A refusal (a throttled sender included, with its Retry-After) is answered by the app's one error handler.
+        return Response(await _guest_send(rsvp_id, token, {"message": data.message}), status_code=202)
 
     @post("/programs/{program_id:int}/care", status_code=202)
     async def from_public(self, request: Request, program_id: int, data: PublicCareIn) -> Response[dict[str, Any]]:
-        try:
-            return Response(await _public_send(program_id, {"message": data.message, "contact": data.contact}, _client(request)),
-                            status_code=202)
-        except PlannerError as exc:
-            if exc.code != "throttled":
-                raise
-            return _error(exc)
+        return Response(await _public_send(program_id, {"message": data.message, "contact": data.contact}, _client(request)),
+                        status_code=202)
 
     @get("/programs/{program_id:int}/care/messages")
     async def messages(self, program_id: int, user: User = NoCheck) -> Response[list[dict[str, Any]]]:
@@ -117,7 +93,7 @@ async def guest_form(request: Request, rsvp_id: int, token: str | None = None) -
         if exc.code == "not_found":
             raise
         return _sent_page(None, back, error=exc.message, status=exc.status_code,
-                          headers=_throttled(exc) if exc.code == "throttled" else None)
+                          headers=exc.headers)
     return _sent_page(None, back)
 
 
@@ -131,7 +107,7 @@ async def public_form(request: Request, program_id: int) -> Template:
         if exc.code == "not_found":
             raise
         return _sent_page(None, back, error=exc.message, status=exc.status_code,
-                          headers=_throttled(exc) if exc.code == "throttled" else None)
+                          headers=exc.headers)
     return _sent_page(None, back)
 
 

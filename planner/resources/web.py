@@ -17,10 +17,9 @@ from planner.resources import help_web, rules
 from planner.resources.hub import country_name
 from planner.resources.public_list import KIND_LABELS
 from planner.templating import current_language
-from planner.web_common import as_dict
+from planner.web_common import User, as_dict
 
 UNSET = msgspec.UNSET
-User = dict | None
 
 
 class ResourceIn(msgspec.Struct):

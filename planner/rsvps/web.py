@@ -16,10 +16,9 @@ from planner.rsvps import booking as rsvp_booking
 from planner.rsvps import invitations as rsvp_invitations
 from planner.rsvps import organizer as rsvp_organizer
 from planner.scheduling.tables import Activity
-from planner.web_common import Out, as_dict, typed
+from planner.web_common import Out, User, as_dict, typed
 
 UNSET = msgspec.UNSET
-User = dict | None
 
 
 class RsvpIn(msgspec.Struct):

@@ -15,10 +15,9 @@ from planner.programs import team
 from planner.scheduling import activities as sched_activities
 from planner.scheduling import hosts as sched_hosts
 from planner.scheduling import spaces as sched_spaces
-from planner.web_common import Out, as_dict, typed
+from planner.web_common import Out, User, as_dict, typed
 
 UNSET = msgspec.UNSET
-User = dict | None
 
 
 class ProgramIn(msgspec.Struct):

@@ -59,6 +59,13 @@ def fresh_database_url():
         yield f"sqlite:///{os.environ['PLANNER_TEST_TMP']}/fuzz-{uuid.uuid4().hex[:6]}.db"
 
 
+def _findings(out: str) -> str:
+    """Schemathesis's own ERRORS and FAILURES sections, which come before its long summary."""
+    start = min((i for i in (out.find("= ERRORS ="), out.find("= FAILURES =")) if i >= 0), default=-1)
+    end = out.find("= WARNINGS =") if "= WARNINGS =" in out else out.find("= SUMMARY =")
+    return out[start:end][:8000] + "\n...\n" if start >= 0 else ""
+
+
 def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(tmp_path: Path, fresh_database_url: str):
     env = env_for(fresh_database_url, PLANNER_SECRET_KEY="fuzz-secret-0123456789abcdef")
     made = run(["user", "add", "fuzz@example.org", "--password-stdin", "--admin"], env, stdin="correct horse battery\n")
@@ -73,5 +80,5 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(tmp_path: Pat
             capture_output=True, text=True, timeout=FUZZ_SECONDS + 240, cwd=tmp_path, check=False,
         )
     log = server_log(tmp_path)
-    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    assert done.returncode == 0, _findings(done.stdout) + done.stdout[-3000:] + done.stderr[-2000:]
     assert "unhandled error" not in log, log[-4000:]
