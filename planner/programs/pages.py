@@ -26,7 +26,7 @@ async def home(request: Request, user: User = NoCheck) -> Template | Redirect:
     if user is None:
         return Redirect("/login")
     programs = await program_rules.list_programs(user=user)
-    return page("scheduling/home.html", user, programs=programs)
+    return page("scheduling/home.html", user, programs=programs, message=request.query_params.get("m"))
 
 
 @get("/programs/new", include_in_schema=False)
@@ -115,4 +115,27 @@ async def program_update(request: Request, program_id: int, data: dict[str, Any]
     return Redirect(f"/programs/{program_id}?m=saved", status_code=303)
 
 
-HANDLERS = [home, program_new, program_create, program_page, member_add, program_edit, program_update]
+@get("/programs/{program_id:int}/delete", include_in_schema=False)
+async def program_delete_confirm(request: Request, program_id: int, user: User = NoCheck) -> Template:
+    need_login(user)
+    program = await program_rules.get_program(program_id, user=user)
+    impact = await program_changes.deletion_impact(program_id, user=user, now=utcnow())
+    return page("scheduling/confirm_program_delete.html", user, program=program, impact=impact, error=None)
+
+
+@post("/programs/{program_id:int}/delete", include_in_schema=False, status_code=200)
+async def program_delete(request: Request, program_id: int, data: dict[str, Any] = Form, user: User = NoCheck) -> Template | Redirect:
+    need_login(user)
+    try:
+        await program_changes.delete_program(program_id, user=user, confirm_name=str(data.get("confirm_name") or ""), now=utcnow())
+    except PlannerError as exc:
+        if exc.code in ("unauthorized", "forbidden", "not_found"):
+            raise
+        program = await program_rules.get_program(program_id, user=user)
+        impact = await program_changes.deletion_impact(program_id, user=user, now=utcnow())
+        return page("scheduling/confirm_program_delete.html", user, status_code=exc.status_code, program=program, impact=impact,
+                    error=exc.message)
+    return Redirect("/?m=program_deleted", status_code=303)
+
+
+HANDLERS = [home, program_new, program_create, program_page, member_add, program_edit, program_update, program_delete_confirm, program_delete]

@@ -234,6 +234,11 @@ class ProgramController(Controller):
     async def show(self, program_id: int, user: User = Dependency(skip_validation=True)) -> ProgramOut:
         return typed(ProgramOut, await programs.get_program(program_id, user=user))
 
+    @delete("/{program_id:int}", status_code=204, summary="Delete a programme and everything in it (organizers)")
+    async def remove(self, program_id: int, confirm: str, user: User = Dependency(skip_validation=True)) -> None:
+        """`confirm` must be the programme's exact name; refused (409) while an activity still to come has guests."""
+        await program_changes.delete_program(program_id, user=user, confirm_name=confirm, now=utcnow())
+
     @post("/{program_id:int}/spaces", status_code=201)
     async def add_space(self, program_id: int, data: SpaceIn, user: User = Dependency(skip_validation=True)) -> SpaceOut:
         return typed(SpaceOut, await space_changes.add_space(program_id, as_dict(data), user=user))

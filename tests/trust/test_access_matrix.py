@@ -101,6 +101,7 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("POST", "/api/programs/{program_id:int}/members/invite"): Access(ORGANIZER, body={"email": "newbie{n}@example.org", "role": "staff"}),
     ("PATCH", "/api/programs/{program_id:int}/members/{user_id:int}"): Access(ORGANIZER, params={"user_id": "{leaver_id}"}, body={"role": "staff"}),
     ("DELETE", "/api/programs/{program_id:int}/members/{user_id:int}"): Access(ORGANIZER, params={"user_id": "{leaver_id}"}),
+    ("DELETE", "/api/programs/{program_id:int}"): Access(ORGANIZER, query={"confirm": "not its name"}, ok=frozenset({400})),
     ("POST", "/api/programs/{program_id:int}/organizers"): Access(ADMIN, body={"email": "organizer@example.org"}),
     ("GET", "/api/programs/{program_id:int}/audit"): Access(ORGANIZER),
     ("GET", "/programs/{program_id:int}/audit"): Access(ORGANIZER),
@@ -285,6 +286,9 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/activities/{activity_id:int}/duplicate"): Access(MEMBER),
     ("POST", "/activities/{activity_id:int}/duplicate"): Access(ORGANIZER, body={"days": "2027-07-09"}),
     ("GET", "/activities/{activity_id:int}/confirm/{what:str}"): Access(ORGANIZER, params={"what": "cancel"}),
+    ("GET", "/programs/{program_id:int}/delete"): Access(ORGANIZER),
+    # A wrong name refuses (400) before anything is deleted: the world stays whole for the other routes.
+    ("POST", "/programs/{program_id:int}/delete"): Access(ORGANIZER, body={"confirm_name": "not its name"}, ok=frozenset({400})),
     ("GET", "/activities/{activity_id:int}/message"): Access(MEMBER),
     ("POST", "/activities/{activity_id:int}/message"): Access(ORGANIZER, body={"subject": "Doors at ten", "message": "See you soon.", "audience": "confirmed"}),
     ("GET", "/programs/{program_id:int}/message"): Access(MEMBER),

@@ -75,7 +75,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(tmp_path: Pat
         st = Path(sys.executable).with_name("schemathesis")
         done = subprocess.run(
             [str(st), "run", f"{base}/schema/openapi.json", "-H", f"Authorization: Bearer {token}",
-             "--max-examples", "30", "--max-time", str(FUZZ_SECONDS), "-w", "2", "-c", CHECKS,
+             "--max-examples", "30", "--max-time", str(FUZZ_SECONDS), "-w", "1", "-c", CHECKS,
              "--request-timeout", "20"],
             capture_output=True, text=True, timeout=FUZZ_SECONDS + 240, cwd=tmp_path, check=False,
         )
