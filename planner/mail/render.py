@@ -197,7 +197,11 @@ async def render_guest(row: dict, context: dict) -> Rendered:
     reason = context.get("reason") or r["activity.cancel_reason"] or ""
     page = invites.manage_url(r["id"])
     where = invites.location(r["activity.space.name"], r["activity.space.address"], r["program.venue_address"])
-    days = format_days(await rsvp_days(r), zone, language)
+    own_days = await rsvp_days(r)
+    if kind == "reminder" and context.get("slot"):
+        # A reminder is about one day (a residency's is about the day coming up): that day's time only.
+        own_days = [d for d in own_days if d["slot"] == context["slot"]] or own_days
+    days = format_days(own_days, zone, language)
 
     if kind == "broadcast":
         # The organizer's own words: used as written, never through format().
