@@ -6,7 +6,7 @@
 For each engine, in a child process over a fresh database: the programme's structure is made through
 the HTTP API in process (spaces, 40 activations of 3 slots with a kit, 5 residencies, 5 dinners, stock);
 then the guests' history is written in bulk SQL, as the scan and RSVP paths would have left it:
-10,000 guests, each with one to three RSVPs (about 15,000), confirmed up to the seats and waitlisted
+10,000 guests, each with one to three RSVPs (about 18,000), confirmed up to the seats and waitlisted
 beyond, about 85% of the confirmed admitted (a kit each at activations, with its ledger line), walk-ins,
 cancellations and erased guests. Then, through the app in process (httpx over ASGI, no network):
 
@@ -32,6 +32,7 @@ import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -163,7 +164,46 @@ async def _seed_guests(s: dict, guests: int, seed: int = 7) -> dict:
     }
 
 
-async def _child(guests: int, rounds: int) -> dict:
+def _cpu() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
+    except OSError:
+        return ""
+
+
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+async def _profile(c, label: str, url: str, headers: dict, out_dir: str, engine: str) -> str:
+    """One request of `url` under a profiler (pyinstrument when installed, else cProfile); the text goes to out_dir."""
+    path = os.path.join(out_dir, f"{engine}-{label.replace(' ', '_').replace(',', '').replace('(', '').replace(')', '')}.txt")
+    try:
+        from pyinstrument import Profiler
+    except ImportError:
+        import cProfile
+        import io
+        import pstats
+
+        prof = cProfile.Profile()
+        prof.enable()
+        await c.get(url, headers=headers)
+        prof.disable()
+        buf = io.StringIO()
+        pstats.Stats(prof, stream=buf).sort_stats("cumulative").print_stats(60)
+        text = buf.getvalue()
+    else:
+        profiler = Profiler(async_mode="enabled")
+        profiler.start()
+        await c.get(url, headers=headers)
+        profiler.stop()
+        text = profiler.output_text(unicode=True, show_all=False)
+    Path(path).write_text(text)
+    return path
+
+
+async def _child(guests: int, rounds: int, profile_dir: str | None = None) -> dict:
     import httpx
 
     from bench.stmtcount import count, install
@@ -179,6 +219,10 @@ async def _child(guests: int, rounds: int) -> dict:
         await hook()
     out: dict[str, Any] = {"guests": guests}
     try:
+        if db.is_postgres():
+            out["server"] = "PostgreSQL " + (await db.raw("SHOW server_version"))[0]["server_version"].split()[0]
+        else:
+            out["server"] = "SQLite " + (await db.raw("SELECT sqlite_version() AS v"))[0]["v"]
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench.local", timeout=120) as c:
             tok = (await c.post("/api/auth/token", json={"email": "organizer@bench.example", "password": "correct horse battery"})).json()["token"]
             h = {"Authorization": f"Bearer {tok}"}
@@ -217,6 +261,7 @@ async def _child(guests: int, rounds: int) -> dict:
                 ("report PDF (A4)", f"/programs/{pid}/report.pdf", h), ("report CSV", f"/programs/{pid}/report.csv", h),
             ]
             out["timings"] = []
+            out["load_before"] = _load()
             for label, u, hdr in targets:
                 r = await c.get(u, headers=hdr)  # warm-up
                 assert r.status_code == 200, (u, r.status_code, r.text[:300])
@@ -228,6 +273,10 @@ async def _child(guests: int, rounds: int) -> dict:
                     times.append((time.perf_counter() - t0) * 1000)
                 out["timings"].append({"label": label, "n": n, "p50_ms": round(statistics.median(times), 1),
                                        "max_ms": round(max(times), 1), "bytes": len(r.content)})
+            out["load_after"] = _load()
+            if profile_dir:
+                engine_name = "postgres" if db.is_postgres() else "sqlite"
+                out["profiles"] = [await _profile(c, label, u, hdr, profile_dir, engine_name) for label, u, hdr in targets]
             out["report"] = {k: report[k] for k in ("people", "confirmed", "checked_in", "no_shows", "waitlist_unserved", "kits_handed_out")}
     finally:
         for hook in app.on_shutdown:
@@ -247,7 +296,7 @@ async def _pg(sql: str) -> None:
         await conn.close()
 
 
-def run_engine(engine: str, guests: int, rounds: int) -> dict:
+def run_engine(engine: str, guests: int, rounds: int, profile_dir: str | None = None) -> dict:
     tmp = tempfile.mkdtemp(prefix=f"bench-report-{engine}-")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLANNER_SMTP")}
     env["PLANNER_SECRET_KEY"] = "bench-" + uuid.uuid4().hex
@@ -259,7 +308,8 @@ def run_engine(engine: str, guests: int, rounds: int) -> dict:
     else:
         env["PLANNER_DATABASE_URL"] = f"sqlite:///{tmp}/bench.db"
     try:
-        r = subprocess.run([sys.executable, "-m", "bench.impact_report", "--child", "--guests", str(guests), "--rounds", str(rounds)],
+        r = subprocess.run([sys.executable, "-m", "bench.impact_report", "--child", "--guests", str(guests), "--rounds", str(rounds)]
+                           + (["--profile", profile_dir] if profile_dir else []),
                            env=env, capture_output=True, text=True, timeout=1800, check=False)
         if r.returncode != 0:
             return {"engine": engine, "error": r.stderr[-2000:]}
@@ -275,6 +325,8 @@ def table(results: list[dict]) -> str:
         if "error" in res:
             lines.append(f"| {res['engine']} | run | | | | | FAILED: {res['error'][-200:]} |")
             continue
+        lines.append(f"| {res['engine']} | {res.get('server', '')}, load average {res['load_before']} before the timed requests, "
+                     f"{res['load_after']} after | | | | | |")
         lines.append(f"| {res['engine']} | seed ({res['guests']:,} guests, {res['rsvps']:,} RSVPs, {res['checkins']:,} check-ins) | | | | | "
                      f"bulk SQL in {res['seed_seconds']} s |")
         for t in res["timings"]:
@@ -292,15 +344,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--guests", type=int, default=10000)
     p.add_argument("--rounds", type=int, default=20, help="timed requests per URL (the PDF gets a quarter)")
     p.add_argument("--quick", action="store_true", help="2,000 guests, 5 rounds: correctness only")
+    p.add_argument("--profile", metavar="DIR", help="after the timings, profile one request per URL (pyinstrument if installed, "
+                   "else cProfile) and write the text to DIR")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:
         args.guests, args.rounds = min(args.guests, 2000), 5
     if args.child:
-        print(json.dumps(asyncio.run(_child(args.guests, args.rounds)), default=str))
+        print(json.dumps(asyncio.run(_child(args.guests, args.rounds, args.profile)), default=str))
         return 0
-    results = [run_engine(e.strip(), args.guests, args.rounds) for e in args.engines.split(",") if e.strip()]
+    if args.profile:
+        os.makedirs(args.profile, exist_ok=True)
+        args.profile = os.path.abspath(args.profile)
+    print(f"{os.cpu_count()} cores, {_cpu()}, Python {sys.version.split()[0]}; load average at start {_load()}", flush=True)
+    results = [run_engine(e.strip(), args.guests, args.rounds, args.profile) for e in args.engines.split(",") if e.strip()]
     print(table(results))
+    print(f"load average at the end {_load()}")
     failed = [r for r in results if "error" in r or any(v != "OK" for v in r["checks"].values())]
     return 1 if failed else 0
 

@@ -56,6 +56,7 @@ SUBJECTS = {
     "link_resent": _("Your personal link for {title}"),
     "feedback": _("How do you feel now? {title}"),
     "reminder": _("Reminder: {title} starts in {hours} hours"),
+    "reminder_day": _("Reminder: day {day} of {title} starts in {hours} hours"),
 }
 
 LEADS = {
@@ -197,14 +198,22 @@ async def render_guest(row: dict, context: dict) -> Rendered:
     reason = context.get("reason") or r["activity.cancel_reason"] or ""
     page = invites.manage_url(r["id"])
     where = invites.location(r["activity.space.name"], r["activity.space.address"], r["program.venue_address"])
-    days = format_days(await rsvp_days(r), zone, language)
+    own_days = await rsvp_days(r)
+    subject_key, day_number = kind, ""
+    if kind == "reminder" and context.get("slot") and len(own_days) > 1:
+        # A residency's reminder is about the day coming up: its number, and that day's time only.
+        numbers = {d["slot"]: n for n, d in enumerate(own_days, 1)}
+        if context["slot"] in numbers:
+            subject_key, day_number = "reminder_day", numbers[context["slot"]]
+            own_days = [own_days[day_number - 1]]
+    days = format_days(own_days, zone, language)
 
     if kind == "broadcast":
         # The organizer's own words: used as written, never through format().
         subject = one_line(context.get("subject") or r["activity.title"])
         lead = t(LEADS[kind]).replace("{message}", str(context.get("message") or ""))
     else:
-        subject = t(SUBJECTS[kind]).format(title=title, hours=context.get("hours") or "")
+        subject = t(SUBJECTS[subject_key]).format(title=title, hours=context.get("hours") or "", day=day_number)
         # A guest the organizers removed is told so, not that they cancelled themselves.
         lead_key = "removed" if kind == "cancelled" and context.get("by_guest") is False else kind
         lead = " ".join(t(LEADS[lead_key]).format(position=position, expires=expires, reason=reason).split())

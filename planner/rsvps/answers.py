@@ -55,24 +55,32 @@ def validate_answers(questions: list[dict], answers: Any, guests: int) -> dict:
             raise PlannerError(_l("There is no question {key} for this activity.", key=key), extra={"field": "answers"})
         clean[key] = _answer(by_id[key], value)
     for q in questions:
-        if q["required"] and str(q["id"]) not in clean:
+        if q["required"] and clean.get(str(q["id"])) in (None, ""):
             raise PlannerError(_l("Please answer: {question}", question=q["label"]), extra={"field": "answers", "question_id": q["id"]})
     per_guest = [q for q in questions if q["per_guest"]]
     plus = answers.get("plus_ones") or []
-    if plus:
-        if not isinstance(plus, list) or len(plus) > guests:
-            raise PlannerError("plus_ones answers must be a list with one entry per plus-one.", extra={"field": "answers"})
-        ids = {str(q["id"]): q for q in per_guest}
-        cleaned = []
-        for entry in plus:
-            if not isinstance(entry, dict):
-                raise PlannerError("Each plus-one's answers must be an object.", extra={"field": "answers"})
-            one = {}
-            for key, value in entry.items():
-                if key not in ids:
-                    raise PlannerError(_l("Question {key} is not asked per plus-one.", key=key), extra={"field": "answers"})
-                one[key] = _answer(ids[key], value)
-            cleaned.append(one)
+    if not isinstance(plus, list) or len(plus) > guests:
+        raise PlannerError("plus_ones answers must be a list with one entry per plus-one.", extra={"field": "answers"})
+    ids = {str(q["id"]): q for q in per_guest}
+    cleaned = []
+    for entry in plus:
+        if not isinstance(entry, dict):
+            raise PlannerError("Each plus-one's answers must be an object.", extra={"field": "answers"})
+        one = {}
+        for key, value in entry.items():
+            if key not in ids:
+                raise PlannerError(_l("Question {key} is not asked per plus-one.", key=key), extra={"field": "answers"})
+            one[key] = _answer(ids[key], value)
+        cleaned.append(one)
+    # A required question asked per plus-one needs an answer for each plus-one the guest brings
+    # (answers["plus_ones"] holds one entry per plus-one, in order; a missing entry is unanswered).
+    for n in range(1, guests + 1):
+        one = cleaned[n - 1] if n <= len(cleaned) else {}
+        for q in per_guest:
+            if q["required"] and one.get(str(q["id"])) in (None, ""):
+                raise PlannerError(_l("Please answer “{question}” for plus-one {n}.", question=q["label"], n=n),
+                                   extra={"field": "answers", "question_id": q["id"], "plus_one": n})
+    if cleaned:
         clean["plus_ones"] = cleaned
     return clean
 

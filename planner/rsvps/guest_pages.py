@@ -139,6 +139,18 @@ def _answers(form: dict, questions: list[dict]) -> dict:
     return answers
 
 
+def _error_field(exc: PlannerError) -> str | None:
+    """The id of the form field a refusal is about, so the page shows the sentence next to it:
+    q<ID> for the guest's answer, pq<ID>_<n> for plus-one n's, or the plain field."""
+    extra = exc.extra if isinstance(exc.extra, dict) else {}
+    qid = extra.get("question_id")
+    if qid is not None:
+        n = extra.get("plus_one")
+        return f"pq{qid}_{n}" if n else f"q{qid}"
+    field = extra.get("field")
+    return field if field in ("name", "email", "guests", "slot_id") else None
+
+
 @post("/a/{activity_id:int}", include_in_schema=False, status_code=200)
 async def activity_rsvp(request: Request, activity_id: int) -> Template | Redirect:
     raw = await request.form()
@@ -153,7 +165,8 @@ async def activity_rsvp(request: Request, activity_id: int) -> Template | Redire
         out, created = await rsvp_booking.create_rsvp(activity_id, body, now=utcnow(), language=current_language.get())
     except PlannerError as exc:
         ctx = await _activity_context(activity_id, form.get("invite"))
-        return page("rsvps/activity.html", status_code=exc.status_code, **ctx, error=exc.message, form=form)
+        return page("rsvps/activity.html", status_code=exc.status_code, **ctx, error=exc.message, form=form,
+                    error_field=_error_field(exc))
     if not created:
         # The address already has a place: its link goes to that address again, never to this browser.
         a, p, _space = await _public_activity(activity_id)

@@ -2,7 +2,8 @@
 confirmed (or waitlisted) guests of an activity or a whole programme. Both go through the outbox.
 
 Reminders go out once: a row in `reminder_sent` with a unique (rsvp, slot, hours) key is written in
-the same transaction as the outbox row, so several workers, a restart or a repeated run never send
+the same transaction as the outbox row (the slot is the day: a residency's guest is reminded before
+each of its days), so several workers, a restart or a repeated run never send
 one twice. The clock is passed in.
 """
 from __future__ import annotations
@@ -18,7 +19,7 @@ from planner.outbox.tables import OutboxMessage
 from planner.programs.rules import parse_hours, require_role
 from planner.programs.tables import Program
 from planner.rsvps.tables import Rsvp
-from planner.scheduling.tables import Activity
+from planner.scheduling.tables import Activity, Slot
 
 AUDIENCES = ("confirmed", "waitlisted")
 
@@ -29,7 +30,10 @@ async def send_due_reminders(*, now: datetime) -> int:
     """Queue every reminder that is due: for a confirmed RSVP of an activity that is not cancelled, the
     offset h is due once now >= start - h (and before the start). When several offsets are due at once
     (the worker was down, or the guest booked late), only the nearest is sent and the others are marked
-    as passed. A guest who booked after an offset's moment does not get that reminder."""
+    as passed. A guest who booked after an offset's moment does not get that reminder.
+
+    A residency is one RSVP for all of its days (one slot a day): each day is reminded of on its own,
+    before that day's start, with that day's slot in the message and in the once-only key."""
     programs = await Program.select(Program.id, Program.reminder_hours)
     queued = 0
     for p in programs:
@@ -37,13 +41,26 @@ async def send_due_reminders(*, now: datetime) -> int:
         if not hours:
             continue
         horizon = now + timedelta(hours=max(hours))
-        rows = await Rsvp.select(Rsvp.id, Rsvp.email, Rsvp.slot, Rsvp.created_at, Rsvp.slot.starts_at).where(
-            (Rsvp.program == p["id"]) & (Rsvp.status == "confirmed") & Rsvp.activity.cancelled_at.is_null()
-            & (Rsvp.slot.starts_at > now) & (Rsvp.slot.starts_at <= horizon)
+        # (rsvp, email, booked at, the day's slot, its start) for every start inside the horizon.
+        days = [
+            (r["id"], r["email"], r["created_at"], r["slot"], r["slot.starts_at"])
+            for r in await Rsvp.select(Rsvp.id, Rsvp.email, Rsvp.slot, Rsvp.created_at, Rsvp.slot.starts_at).where(
+                (Rsvp.program == p["id"]) & (Rsvp.status == "confirmed") & Rsvp.activity.cancelled_at.is_null()
+                & (Rsvp.activity.kind != "residency") & (Rsvp.slot.starts_at > now) & (Rsvp.slot.starts_at <= horizon)
+            )
+        ]
+        residency_days = await Slot.select(Slot.id, Slot.activity, Slot.starts_at).where(
+            (Slot.program == p["id"]) & (Slot.activity.kind == "residency") & Slot.activity.cancelled_at.is_null()
+            & (Slot.starts_at > now) & (Slot.starts_at <= horizon)
         )
-        for r in rows:
-            start = r["slot.starts_at"]
-            due = [h for h in hours if start - timedelta(hours=h) <= now and r["created_at"] <= start - timedelta(hours=h)]
+        if residency_days:
+            guests = await Rsvp.select(Rsvp.id, Rsvp.email, Rsvp.created_at, Rsvp.activity).where(
+                Rsvp.activity.is_in(sorted({d["activity"] for d in residency_days})) & (Rsvp.status == "confirmed")
+            )
+            days += [(g["id"], g["email"], g["created_at"], d["id"], d["starts_at"])
+                     for d in residency_days for g in guests if g["activity"] == d["activity"]]
+        for rsvp_id, email, booked, slot_id, start in days:
+            due = [h for h in hours if start - timedelta(hours=h) <= now and booked <= start - timedelta(hours=h)]
             if not due:
                 continue
             nearest = min(due)
@@ -53,14 +70,14 @@ async def send_due_reminders(*, now: datetime) -> int:
                     got = await raw(
                         "INSERT INTO reminder_sent (rsvp, slot, hours, sent_at) VALUES ({}, {}, {}, {}) "
                         "ON CONFLICT (rsvp, slot, hours) DO NOTHING RETURNING hours",
-                        r["id"], r["slot"], h, now,
+                        rsvp_id, slot_id, h, now,
                     )
                     fresh += [g["hours"] for g in got]
                 # Re-checked under the write lock: a guest who cancelled a moment ago gets nothing.
-                still = await Rsvp.exists().where((Rsvp.id == r["id"]) & (Rsvp.status == "confirmed"))
+                still = await Rsvp.exists().where((Rsvp.id == rsvp_id) & (Rsvp.status == "confirmed"))
                 if nearest in fresh and still:
-                    await OutboxMessage.insert(message_row(kind="reminder", to=r["email"], rsvp_id=r["id"],
-                                                           context={"hours": nearest}, now=now))
+                    await OutboxMessage.insert(message_row(kind="reminder", to=email, rsvp_id=rsvp_id,
+                                                           context={"hours": nearest, "slot": slot_id}, now=now))
                     queued += 1
     return queued
 

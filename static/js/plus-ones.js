@@ -8,7 +8,11 @@
     sets.forEach(function (set) {
       var show = parseInt(set.getAttribute("data-plus-one"), 10) <= n;
       set.hidden = !show;
-      set.querySelectorAll("input, select").forEach(function (el) { el.disabled = !show; });
+      set.querySelectorAll("input, select").forEach(function (el) {
+        el.disabled = !show;
+        // A required question asked per plus-one is required for each plus-one shown.
+        if (el.hasAttribute("data-required")) el.required = show;
+      });
     });
   }
   input.addEventListener("input", update);

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from planner.calendar.when import format_span
 from planner.mail.worker import run_once
 from planner.outbox.tables import OutboxMessage
 from planner.programs.rules import parse_hours
@@ -151,3 +152,84 @@ async def test_message_reaches_exactly_the_chosen_guests(api, setup, client, smt
     r = await client.post(f"/programs/{pid}/message", data={"_csrf_token": tok, "audience": "confirmed",
                                                             "subject": "Hi\r\nBcc: x@example.org", "message": "x", "confirmed": "yes"})
     assert r.status_code == 400 and re.search("one line", r.text) and await OutboxMessage.count() == before
+
+
+async def test_residency_guests_are_reminded_before_each_day_with_that_days_time(api, setup, client, smtp):
+    """A residency is one RSVP for all its days (one slot a day): each day has its own 24 h and 2 h reminders,
+    with that day's time in the mail, once each, and none after the guest cancels."""
+    ctl, inbox = smtp
+    s = settings_for(ctl.port)
+    zone = setup["program"]["timezone"]
+    res = await api.activity(setup["program"]["id"], setup["space"]["id"], kind="residency", title="Studio residency",
+                             rsvp_mode="apply", capacity=5, starts_at="2027-07-02T10:00", ends_at="2027-07-04T12:00")
+    days = [(datetime.fromisoformat(x["starts_at"]), datetime.fromisoformat(x["ends_at"])) for x in res["slots"]]
+    assert len(days) == 3 and days[0][0] == START
+    ana = await rsvp(client, res["id"], "Ana Lima", "ana@example.org")
+    ben = await rsvp(client, res["id"], "Ben Ode", "ben@example.org")
+    await rsvp(client, res["id"], "Cleo Park", "cleo@example.org")  # applied, never approved: no reminders
+    for g in (ana, ben):
+        await api.post(f"/api/rsvps/{g['id']}/approve", {}, expect=200)
+    await drain(s, START - timedelta(days=30))
+    inbox.messages.clear()
+
+    async def reminders_at(now) -> list[tuple[str, str, str]]:
+        """Run the reminders at `now`, send the mail, and return (to, subject, text) of what arrived."""
+        await send_due_reminders(now=now)
+        inbox.messages.clear()
+        await drain(s, now)
+        return sorted((m["To"], m["Subject"], text_of(m)) for m in inbox.messages if m["Subject"].startswith("Reminder"))
+
+    def only_day(text: str, n: int) -> bool:
+        spans = [format_span(a, b, zone, "en") for a, b in days]
+        return spans[n] in text and all(x not in text for i, x in enumerate(spans) if i != n)
+
+    # Day 1: 24 h and 2 h before, both guests, day 1's time.
+    assert await reminders_at(days[0][0] - timedelta(hours=25)) == []
+    for h in (24, 2):
+        got = await reminders_at(days[0][0] - timedelta(hours=h))
+        assert [(to, subj) for to, subj, _t in got] == [("ana@example.org", f"Reminder: day 1 of Studio residency starts in {h} hours"),
+                                                         ("ben@example.org", f"Reminder: day 1 of Studio residency starts in {h} hours")]
+        assert all(only_day(text, 0) for _to, _s, text in got)
+    assert await reminders_at(days[0][0] - timedelta(minutes=1)) == []
+
+    # Day 2 (after day one has begun): 24 h before day 2's start is day 1's start.
+    got = await reminders_at(days[1][0] - timedelta(hours=24))
+    assert [(to, subj.endswith("day 2 of Studio residency starts in 24 hours"), only_day(text, 1)) for to, subj, text in got] == [
+        ("ana@example.org", True, True), ("ben@example.org", True, True)]
+    # Ben cancels during day 1: from now on only Ana, once however many workers run at the same moment.
+    await client.post(f"/api/rsvps/{ben['id']}/cancel", params={"token": ben["manage_url"].split("token=")[1]})
+    at = days[1][0] - timedelta(hours=2)
+    assert sum(await asyncio.gather(*[send_due_reminders(now=at) for _ in range(6)])) == 1
+    inbox.messages.clear()
+    await drain(s, at)
+    assert [(m["To"], m["Subject"].endswith("day 2 of Studio residency starts in 2 hours"), only_day(text_of(m), 1)) for m in inbox.messages
+            if m["Subject"].startswith("Reminder")] == [("ana@example.org", True, True)]
+    assert [m["To"] for m in inbox.messages if not m["Subject"].startswith("Reminder")] == ["ben@example.org"]  # his cancellation
+    assert await reminders_at(at + timedelta(minutes=5)) == []
+
+    # Day 3: the same again, Ana only; after the last start nothing more.
+    for h in (24, 2):
+        got = await reminders_at(days[2][0] - timedelta(hours=h))
+        assert [(to, subj, only_day(text, 2)) for to, subj, text in got] == [
+            ("ana@example.org", f"Reminder: day 3 of Studio residency starts in {h} hours", True)]
+    assert await reminders_at(days[2][0] + timedelta(minutes=1)) == []
+
+    # Once per (guest, day, offset): the key holds the day.
+    sent = await ReminderSent.select(ReminderSent.slot, ReminderSent.hours).where(ReminderSent.rsvp == ana["id"])
+    assert sorted((x["slot"], x["hours"]) for x in sent) == sorted((x["id"], h) for x in res["slots"] for h in (24, 2))
+    assert await ReminderSent.count().where(ReminderSent.rsvp == ben["id"]) == 3
+    assert await OutboxMessage.count().where((OutboxMessage.kind == "reminder") & (OutboxMessage.to_addr == "ana@example.org")) == 6
+    assert await OutboxMessage.count().where((OutboxMessage.kind == "reminder") & (OutboxMessage.to_addr == "ben@example.org")) == 3
+    assert await OutboxMessage.count().where((OutboxMessage.kind == "reminder") & (OutboxMessage.to_addr == "cleo@example.org")) == 0
+
+
+async def test_a_cancelled_residency_reminds_nobody_of_its_later_days(api, setup, client):
+    res = await api.activity(setup["program"]["id"], setup["space"]["id"], kind="residency", title="Studio residency",
+                             rsvp_mode="open", capacity=5, starts_at="2027-07-02T10:00", ends_at="2027-07-04T12:00")
+    await rsvp(client, res["id"], "Ana Lima", "ana@example.org")
+    assert await send_due_reminders(now=START - timedelta(hours=24)) == 1
+    await api.post(f"/api/activities/{res['id']}/cancel", {}, expect=200)
+    for day in range(3):
+        for h in (24, 2):
+            assert await send_due_reminders(now=START + timedelta(days=day, hours=-h)) == 0
+    assert await ReminderSent.count() == 1
