@@ -61,7 +61,7 @@ async def deletion_impact(program_id: int, *, user: dict | None, now: datetime) 
         "spaces": await Space.count().where(Space.program == program_id),
         "slots": await Slot.count().where(Slot.program == program_id),
         "guests": await Rsvp.count().where(Rsvp.program == program_id),
-        "items": await Item.count().where(Item.program == program_id),
+        "stock_items": await Item.count().where(Item.program == program_id),
         "still_to_come": await _still_to_come(program_id, now),
     }
 

@@ -47,6 +47,7 @@ async def test_delete_in_the_browser_pages(api, setup, client):
     await login(client)
     page = await client.get(f"/programs/{pid}/delete")
     assert page.status_code == 200 and "1 activity is deleted" in page.text and "cannot be undone" in page.text
+    assert "0 stock items and their history are deleted" in page.text
     token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)
     wrong = await client.post(f"/programs/{pid}/delete", data={"_csrf_token": token, "confirm_name": "nope"})
     assert wrong.status_code == 400 and "exactly" in wrong.text
