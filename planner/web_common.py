@@ -1,6 +1,7 @@
 """What every controller shares: the current user, struct conversion, page rendering helpers."""
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -8,7 +9,7 @@ from litestar import Request
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.params import Body, Dependency
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from planner.accounts.rules import user_for_token
 from planner.accounts.sessions import user_for_session
@@ -40,6 +41,30 @@ def typed(kind: Any, value: Any) -> Any:
 def page(name: str, user: User, status_code: int = 200, **context: Any) -> Template:
     """A server-rendered page; every template gets the current user (None for guests)."""
     return Template(name, context={"user": user, **context}, status_code=status_code)
+
+
+async def save_or_show(user: User, template: str, context: Callable[[], Awaitable[dict]], save: Callable[[], Awaitable[Any]], *,
+                       form: dict, done: Callable[[Any], str]) -> Template | Redirect:
+    """An edit form's POST: save, then go where `done` says; or show the form again with what was typed and
+    the refusal."""
+    try:
+        saved = await save()
+    except PlannerError as exc:
+        return page(template, user, status_code=exc.status_code, **await context(), form=form, error=exc.message)
+    return Redirect(done(saved), status_code=303)
+
+
+async def delete_after_confirming(user: User, template: str, ctx: dict, form: dict, confirmed: Any,
+                                  delete: Callable[[], Awaitable[Any]], done: str) -> Template | Redirect:
+    """A delete button's POST: first the page again asking to confirm (it says what is affected), then the
+    deletion, or the page with the reason it was refused."""
+    if confirmed != "yes":
+        return page(template, user, **ctx, form=form, error=None, confirm_delete=True)
+    try:
+        await delete()
+    except PlannerError as exc:
+        return page(template, user, status_code=exc.status_code, **ctx, form=form, error=exc.message)
+    return Redirect(done, status_code=303)
 
 
 def need_login(user: User) -> dict:

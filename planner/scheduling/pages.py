@@ -18,7 +18,7 @@ from planner.scheduling import hosts as sched_hosts
 from planner.scheduling import schedule as sched_schedule
 from planner.scheduling import spaces as sched_spaces
 from planner.scheduling.tables import Host
-from planner.web_common import Form, NoCheck, User, need_login, page
+from planner.web_common import Form, NoCheck, User, delete_after_confirming, need_login, page, save_or_show
 
 
 @post("/programs/{program_id:int}/spaces", include_in_schema=False, status_code=200)
@@ -187,27 +187,18 @@ async def space_edit(request: Request, space_id: int, user: User = NoCheck) -> T
 @post("/spaces/{space_id:int}/edit", include_in_schema=False, status_code=200)
 async def space_update(request: Request, space_id: int, data: dict[str, Any] = Form, user: User = NoCheck) -> Template | Redirect:
     need_login(user)
-    form = dict(data)
-    form["counts_presence"] = form.get("counts_presence") == "on"
-    try:
-        s = await sched_spaces.update_space(space_id, form, user=user)
-    except PlannerError as exc:
-        ctx = await _space_ctx(space_id, user)
-        return page("scheduling/space_edit.html", user, status_code=exc.status_code, **ctx, form=form, error=exc.message)
-    return Redirect(f"/programs/{s['program_id']}?m=saved", status_code=303)
+    form = {**data, "counts_presence": data.get("counts_presence") == "on"}
+    return await save_or_show(user, "scheduling/space_edit.html", lambda: _space_ctx(space_id, user),
+                              lambda: sched_spaces.update_space(space_id, form, user=user), form=form,
+                              done=lambda s: f"/programs/{s['program_id']}?m=saved")
 
 
 @post("/spaces/{space_id:int}/delete", include_in_schema=False, status_code=200)
 async def space_delete(request: Request, space_id: int, data: dict[str, Any] = Form, user: User = NoCheck) -> Template | Redirect:
     need_login(user)
     ctx = await _space_ctx(space_id, user)
-    if data.get("confirmed") != "yes":
-        return page("scheduling/space_edit.html", user, **ctx, form=ctx["space"], error=None, confirm_delete=True)
-    try:
-        await space_changes.delete_space(space_id, user=user)
-    except PlannerError as exc:
-        return page("scheduling/space_edit.html", user, status_code=exc.status_code, **ctx, form=ctx["space"], error=exc.message)
-    return Redirect(f"/programs/{ctx['program']['id']}?m=deleted", status_code=303)
+    return await delete_after_confirming(user, "scheduling/space_edit.html", ctx, ctx["space"], data.get("confirmed"),
+                                         lambda: space_changes.delete_space(space_id, user=user), f"/programs/{ctx['program']['id']}?m=deleted")
 
 
 async def _host_ctx(host_id: int, user: User) -> dict:
@@ -226,22 +217,17 @@ async def host_edit(request: Request, host_id: int, user: User = NoCheck) -> Tem
 @post("/hosts/{host_id:int}/edit", include_in_schema=False, status_code=200)
 async def host_update(request: Request, host_id: int, data: dict[str, Any] = Form, user: User = NoCheck) -> Template | Redirect:
     need_login(user)
-    try:
-        h = await sched_hosts.update_host(host_id, {"name": data.get("name"), "email": data.get("email") or None}, user=user)
-    except PlannerError as exc:
-        ctx = await _host_ctx(host_id, user)
-        return page("scheduling/host_edit.html", user, status_code=exc.status_code, **ctx, form=dict(data), error=exc.message)
-    return Redirect(f"/programs/{h['program_id']}?m=saved", status_code=303)
+    return await save_or_show(user, "scheduling/host_edit.html", lambda: _host_ctx(host_id, user),
+                              lambda: sched_hosts.update_host(host_id, {"name": data.get("name"), "email": data.get("email") or None}, user=user),
+                              form=dict(data), done=lambda h: f"/programs/{h['program_id']}?m=saved")
 
 
 @post("/hosts/{host_id:int}/delete", include_in_schema=False, status_code=200)
 async def host_delete(request: Request, host_id: int, data: dict[str, Any] = Form, user: User = NoCheck) -> Template | Redirect:
     need_login(user)
     ctx = await _host_ctx(host_id, user)
-    if data.get("confirmed") != "yes":
-        return page("scheduling/host_edit.html", user, **ctx, form=ctx["host"], error=None, confirm_delete=True)
-    await sched_hosts.delete_host(host_id, user=user)
-    return Redirect(f"/programs/{ctx['program']['id']}?m=deleted", status_code=303)
+    return await delete_after_confirming(user, "scheduling/host_edit.html", ctx, ctx["host"], data.get("confirmed"),
+                                         lambda: sched_hosts.delete_host(host_id, user=user), f"/programs/{ctx['program']['id']}?m=deleted")
 
 
 HANDLERS = [space_create, host_create, schedule_page, activity_new, activity_create, activity_duplicate_form, activity_duplicate, activity_edit, activity_update, host_away, space_edit, space_update,
