@@ -14,6 +14,7 @@ Every browser test is marked `@pytest.mark.browser`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
 import shutil
@@ -95,8 +96,10 @@ async def _pg(sql: str) -> None:
         await conn.close()
 
 
-@pytest.fixture(scope="session")
-async def live_server():
+@contextlib.asynccontextmanager
+async def serving(**extra_env: str):
+    """`planner serve` on a free loopback port over a fresh database, with `extra_env` on top (for example an
+    SMTP server of the test's own); the server and its database are gone afterwards."""
     workdir = Path(tempfile.mkdtemp(prefix="planner-browser-"))
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -110,6 +113,7 @@ async def live_server():
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLANNER_SMTP")}
     env.update(PLANNER_DATABASE_URL=db_url, PLANNER_SECRET_KEY="browser-test-secret-" + uuid.uuid4().hex,
                PLANNER_BASE_URL=base_url, PLANNER_OUTBOX_POLL="30")
+    env.update(extra_env)
     server = LiveServer(base_url=base_url, token="", email=ADMIN_EMAIL, password=PASSWORD, env=env, workdir=workdir)
     proc = None
     log = open(workdir / "server.log", "w")
@@ -146,6 +150,12 @@ async def live_server():
         if pg_name:
             await _pg(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+async def live_server():
+    async with serving() as server:
+        yield server
 
 
 # ---------------------------------------------------------------- fake camera
