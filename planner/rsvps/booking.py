@@ -12,6 +12,8 @@ from planner.accounts.rules import normalise_email
 from planner.db import free_pool, is_postgres, locked, raw, slot_lock, write_transaction
 from planner.errors import PlannerError, not_found
 from planner.i18n import _nl
+from planner.outbox.rules import message_row
+from planner.outbox.tables import OutboxMessage
 from planner.rsvps import seats
 from planner.rsvps.answers import _guests, _name, validate_answers
 from planner.rsvps.notices import enqueue
@@ -104,10 +106,10 @@ u AS (
 ),
 r AS (
   INSERT INTO rsvp (program, activity, slot, name, email, guests, status, queue_seq, answers, ticket_code,
-                    invitation, language, offer_expires_at, note, created_at, updated_at, waitlisted_at)
+                    invitation, language, offer_expires_at, note, created_at, updated_at, waitlisted_at, sequence)
   SELECT $4, $5, d.id, $6, $7, $3 - 1, d.status,
          CASE WHEN d.status = 'waitlisted' THEN d.queue_seq + 1 END,
-         $8::json, $9, NULL, $10, NULL, '', $11, $11, CASE WHEN d.status = 'waitlisted' THEN $11::timestamptz END
+         $8::json, $9, NULL, $10, NULL, '', $11, $11, CASE WHEN d.status = 'waitlisted' THEN $11::timestamptz END, 1
   FROM d
   RETURNING id, status
 ),
@@ -204,10 +206,11 @@ async def create_rsvp(activity_id: Any, data: dict, *, now: datetime, language: 
             status=status, queue_seq=queue_seq, answers=answers, ticket_code=new_code(),
             invitation=invitation["id"] if invitation else None, language=language[:10],
             created_at=now, updated_at=now, waitlisted_at=now if status == "waitlisted" else None,
+            sequence=1,  # the first message below is its first change (see rsvps.notices), counted here
         )
         inserted = await Rsvp.insert(row).returning(Rsvp.id)
         rid = inserted[0]["id"]
-        await enqueue(kind=status, to=email, rsvp_id=rid, context={"position": position}, now=now)
+        await OutboxMessage.insert(message_row(kind=status, to=email, rsvp_id=rid, context={"position": position}, now=now))
     r = {**row.to_dict(), "id": rid, "program": a["program"], "activity": a["id"], "slot": slot_id}
     return rsvp_out(r, position=position), True
 

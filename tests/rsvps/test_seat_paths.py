@@ -69,6 +69,9 @@ async def test_both_rsvp_paths_agree(api, setup):
     assert [(s["confirmed"], s["waiting"]) for s in slots] == [(5, 3), (5, 3)]
     for s in slots:
         assert await counters_match_rows(s["id"])
+    # Both paths count the first message as the RSVP's first change (the invite's SEQUENCE rises from there).
+    seqs = [sorted(r["sequence"] for r in await Rsvp.select(Rsvp.sequence).where(Rsvp.activity == m["id"])) for m in made]
+    assert seqs[0] == seqs[1] == [1] * len(PARTIES)
     orders = [[r["name"] for r in await Rsvp.select(Rsvp.name).where((Rsvp.activity == m["id"]) & (Rsvp.status == "waitlisted"))
                .order_by(Rsvp.queue_seq)] for m in made]
     assert orders[0] == orders[1] == ["Guest 3", "Guest 5", "Guest 6"]
