@@ -17,17 +17,24 @@ import secrets
 from datetime import date, datetime
 from typing import Any, AsyncIterator
 
-from planner.db import engine, is_postgres, raw, write_transaction
+from planner.accounts.tables import User
+from planner.clock import local
+from planner.db import engine, raw, write_transaction
 from planner.errors import PlannerError, not_found
 from planner.fields import SafeCsvWriter, csv_rows, whole
 from planner.fields import formula_safe as _csv_safe
 from planner.i18n import _l, _nl
+from planner.inventory.handout import hand_out
+from planner.inventory.levels import add as _add
+from planner.inventory.levels import alert_low_stock, crossed_low, is_low
+from planner.inventory.levels import lock as _lock
+from planner.inventory.levels import on_hand as _on_hand
+from planner.inventory.levels import take as _take
+from planner.inventory.levels import total as _total
 from planner.inventory.tables import Item, KitComponent, Location, StockLevel, StockMovement
-from planner.outbox.rules import enqueue
 from planner.programs.rules import require_role
-from planner.programs.tables import Membership, Program
+from planner.programs.tables import Program
 from planner.scheduling.tables import Activity, Slot, Space
-from planner.settings import get_settings
 from planner.terms import Term
 
 # Kinds a person may post; "hand_out" from the API is a manual hand-out (a walk-in without a ticket).
@@ -166,49 +173,6 @@ async def space_location_id(space_id: int) -> int:
 
 # ---------------------------------------------------------------- ledger primitives (inside a write transaction)
 
-async def _lock(table: Any, ids: list[int]) -> None:
-    """Row locks on PostgreSQL, in id order. NO KEY UPDATE: rows that merely reference
-    these (a new movement, an activity's kit) are not blocked by it."""
-    if ids and is_postgres():
-        await table.select(table.id).where(table.id.is_in(sorted(set(ids)))).order_by(table.id).lock_rows("NO KEY UPDATE")
-
-
-async def _total(item_id: int) -> int:
-    rows = await raw("SELECT COALESCE(SUM(on_hand), 0) AS n FROM stock_level WHERE item = {}", item_id)
-    return int(rows[0]["n"] or 0)
-
-
-async def _add(program_id: int, item_id: int, location_id: int, quantity: int) -> int:
-    # Create the level row if missing without racing a concurrent creator, then add.
-    await raw(
-        "INSERT INTO stock_level (program, item, location, on_hand) VALUES ({}, {}, {}, 0) "
-        "ON CONFLICT (item, location) DO NOTHING",
-        program_id, item_id, location_id,
-    )
-    rows = await raw(
-        "UPDATE stock_level SET on_hand = on_hand + {} WHERE item = {} AND location = {} RETURNING on_hand",
-        quantity, item_id, location_id,
-    )
-    return int(rows[0]["on_hand"])
-
-
-async def _take(item_id: int, location_id: int, quantity: int) -> int | None:
-    """Take stock away only if there is enough; the new level, or None (nothing changed)."""
-    rows = await raw(
-        "UPDATE stock_level SET on_hand = on_hand - {} WHERE item = {} AND location = {} AND on_hand >= {} "
-        "RETURNING on_hand",
-        quantity, item_id, location_id, quantity,
-    )
-    return int(rows[0]["on_hand"]) if rows else None
-
-
-async def _on_hand(item_id: int, location_id: int) -> int:
-    row = await StockLevel.select(StockLevel.on_hand).where(
-        (StockLevel.item == item_id) & (StockLevel.location == location_id)
-    ).first()
-    return row["on_hand"] if row else 0
-
-
 def _too_little(item: dict, location: dict, have: int, needed: int) -> PlannerError:
     unit = item["unit"] or "piece"
     return PlannerError(
@@ -219,36 +183,14 @@ def _too_little(item: dict, location: dict, have: int, needed: int) -> PlannerEr
     )
 
 
-async def _alert_if_crossed(program_id: int, items: dict[int, dict], before: dict[int, int], now: datetime) -> None:
-    """One email per organizer when an item's total falls to or below its threshold (crossing only)."""
-    crossed = []
+async def _alert_if_crossed(items: dict[int, dict], before: dict[int, int], now: datetime) -> None:
+    """One email per organizer when an item's total crosses its low-stock line (levels.crossed_low)."""
     for item_id, was in before.items():
         it = items[item_id]
-        if was > it["low_stock_at"]:
+        if not is_low(was, it["low_stock_at"]):
             after = await _total(item_id)
-            if after <= it["low_stock_at"]:
-                crossed.append((it, after))
-    if not crossed:
-        return
-    p = await Program.select(Program.name).where(Program.id == program_id).first()
-    organizers = await Membership.select(Membership.user.email).where(
-        (Membership.program == program_id) & (Membership.role == "organizer")
-    )
-    link = f"{get_settings().base_url}/programs/{program_id}/stock"
-    for it, after in crossed:
-        where = await StockLevel.select(StockLevel.on_hand, StockLevel.location.name).where(
-            (StockLevel.item == it["id"]) & (StockLevel.on_hand > 0)
-        ).order_by(StockLevel.location.name)
-        spread = ", ".join(f"{w['location.name']} {w['on_hand']}" for w in where) or "none anywhere"
-        subject = f"Low stock: {it['name']} ({after} left) · {p['name']}"
-        body = (
-            f"{it['name']} is down to {after} {it['unit']}(s) across all locations of {p['name']} "
-            f"(the alert is set at {it['low_stock_at']}).\n\nWhere it is: {spread}.\n\n"
-            f"Order or move more before the next hand-outs: {link}\n"
-        )
-        for o in organizers:
-            await enqueue(kind="low_stock", to=o["user.email"], now=now, subject=subject, body_text=body,
-                          context={"item_id": it["id"], "on_hand": after})
+            if crossed_low(was, after, it["low_stock_at"]):
+                await alert_low_stock(it, after, now=now)
 
 
 async def _apply(program_id: int, items: dict[int, dict], locations: dict[int, dict],
@@ -275,40 +217,8 @@ async def _apply(program_id: int, items: dict[int, dict], locations: dict[int, d
         for item_id, location_id, q in lines
     ]
     await StockMovement.insert(*rows)
-    await _alert_if_crossed(program_id, items, before, now)
+    await _alert_if_crossed(items, before, now)
     return [{**r.to_dict(), "on_hand": levels[(r.item, r.location)]} for r in rows]
-
-
-async def hand_out(*, kit_id: int, space_id: int, ref: str, user_id: int | None, now: datetime, quantity: int = 1) -> bool:
-    """Hand out kits at a space, inside the caller's write transaction (the check-in's).
-
-    Takes `quantity` kits off the space's shelf and writes the "hand_out" ledger line;
-    False, with nothing written, when the shelf has too few. Raises a low-stock alert
-    when this takes the kit to its threshold.
-    """
-    kit = await Item.select().where(Item.id == kit_id).first()
-    if not kit:
-        raise not_found("That kit")
-    location_id = await space_location_id(space_id)
-    await _lock(Item, [kit_id])
-    before = await _total(kit_id)
-    left = await _take(kit_id, location_id, quantity)
-    if left is None:
-        return False
-    await StockMovement.insert(StockMovement(
-        program=kit["program"], item=kit_id, location=location_id, quantity=-quantity, kind="hand_out",
-        ref=ref[:100], user=user_id, created_at=now,
-    ))
-    await _alert_if_crossed(kit["program"], {kit_id: kit}, {kit_id: before}, now)
-    return True
-
-
-async def low_stock_check(item_id: int, *, taken: int, now: datetime) -> None:
-    """For code that takes stock with its own statement (a one-statement check-in): call it after
-    taking `taken` of the item, in the same transaction, to raise the low-stock alert on a crossing."""
-    it = await Item.select().where(Item.id == item_id).first()
-    if it:
-        await _alert_if_crossed(it["program"], {item_id: it}, {item_id: await _total(item_id) + taken}, now)
 
 
 # ---------------------------------------------------------------- items, kits, locations
@@ -533,7 +443,7 @@ async def move_stock(program_id: int, data: dict, *, user: dict | None, now: dat
     elif kind in INCREASES:
         lines = [(item["id"], source["id"], quantity)]
     elif kind == "hand_out":
-        lines = [(item["id"], source["id"], -quantity)]
+        lines = []  # the one kit hand-out, below
     else:  # adjust
         lines = [(item["id"], source["id"], quantity)]
     ref = given_ref or (f"{kind}:{secrets.token_hex(6)}" if kind in ("transfer", "assemble") else "")
@@ -541,9 +451,25 @@ async def move_stock(program_id: int, data: dict, *, user: dict | None, now: dat
         await _lock(Item, list(items))
         if given_ref and await _repeat_of(program_id, ref, kind, item["id"]):
             return await _outcome(program_id, ref, kind, item["id"], repeated=True), False
-        written = await _apply(program_id, items, locations, lines, kind=kind, reason=reason, ref=ref,
-                               user_id=user["id"] if user else None, now=now)
+        if kind == "hand_out":
+            written = [await _manual_hand_out(item, source, quantity, reason=reason, ref=ref,
+                                              user_id=user["id"] if user else None, now=now)]
+        else:
+            written = await _apply(program_id, items, locations, lines, kind=kind, reason=reason, ref=ref,
+                                   user_id=user["id"] if user else None, now=now)
     return await _written_out(program_id, ref, kind, written), True
+
+
+async def _manual_hand_out(item: dict, location: dict, quantity: int, *, reason: str, ref: str, user_id: int | None,
+                           now: datetime) -> dict:
+    """A hand-out without a ticket (a walk-in served by hand): the same hand-out as a scan's, from a chosen location."""
+    done = await hand_out(item_id=item["id"], quantity=quantity, program_id=item["program"], low_stock_at=item["low_stock_at"],
+                          ref=ref, user_id=user_id, now=now, location_id=location["id"], reason=reason)
+    if not done.handed_out:
+        raise _too_little(item, location, await _on_hand(item["id"], location["id"]), quantity)
+    return {"id": done.movement_id, "program": item["program"], "item": item["id"], "location": location["id"],
+            "quantity": -quantity, "kind": "hand_out", "reason": reason, "ref": ref[:100], "user": user_id,
+            "created_at": now, "on_hand": done.on_hand}
 
 
 async def _written_out(program_id: int, ref: str, kind: str, written: list[dict]) -> dict:
@@ -668,7 +594,7 @@ async def stock(program_id: int, *, user: dict | None) -> list[dict]:
         lv = sorted(by_item.get(it["id"], []), key=lambda x: order.get(x["location"], 1_000_000))
         total = sum(x["on_hand"] for x in lv)
         out.append({
-            "item_id": it["id"], "name": it["name"], "on_hand": total, "low": total <= it["low_stock_at"],
+            "item_id": it["id"], "name": it["name"], "on_hand": total, "low": is_low(total, it["low_stock_at"]),
             "sku": it["sku"], "unit": it["unit"], "is_kit": it["is_kit"], "low_stock_at": it["low_stock_at"],
             "locations": [{"location_id": x["location"], "name": names.get(x["location"], ""), "on_hand": x["on_hand"]} for x in lv],
         })
@@ -682,8 +608,6 @@ async def _names(program_id: int) -> dict:
 
 
 def _movement_out(m: dict, tz: str, names: dict, users: dict | None = None) -> dict:
-    from planner.clock import local
-
     it = names["items"].get(m["item"], {})
     return {
         "id": m["id"], "item_id": m["item"], "item": it.get("name", ""), "location_id": m["location"],
@@ -714,8 +638,6 @@ async def ledger(program_id: int, *, user: dict | None, item_id: Any = None, loc
     user_ids = sorted({r["user"] for r in rows if r["user"]})
     users: dict = {}
     if user_ids:
-        from planner.accounts.tables import User
-
         users = {u["id"]: u["email"] for u in await User.select(User.id, User.email).where(User.id.is_in(user_ids))}
     return [_movement_out(r, p["timezone"], names, users) for r in rows]
 
@@ -771,8 +693,6 @@ async def forecast(program_id: int, *, user: dict | None, now: datetime) -> dict
     location's kits are used up day by day; a shortfall is covered first by the warehouse's
     kits, then by assembling kits from the warehouse's items (those short are flagged).
     """
-    from planner.clock import local
-
     await require_role(user, program_id)
     p = await Program.select().where(Program.id == program_id).first()
     if not p:

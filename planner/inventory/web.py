@@ -16,7 +16,7 @@ from planner.clock import utcnow
 from planner.errors import PlannerError
 from planner.i18n import format_date
 from planner.inventory import rules
-from planner.programs.rules import require_role, role_in
+from planner.programs.rules import get_program, require_role, role_in
 from planner.web_common import as_dict
 
 UNSET = msgspec.UNSET
@@ -164,8 +164,6 @@ def _need(user: User) -> None:
 
 
 async def _stock_context(program_id: int, user: User) -> dict:
-    from planner.programs.rules import get_program
-
     program = await get_program(program_id, user=user)
     return {
         "program": program,
@@ -252,8 +250,6 @@ async def stock_action(request: Request, program_id: int, action: str, user: Use
 async def ledger_page(request: Request, program_id: int, user: User = NoCheck, item_id: int | None = None,
                       location_id: int | None = None, kind: str | None = None, before_id: int | None = None) -> Template:
     _need(user)
-    from planner.programs.rules import get_program
-
     program = await get_program(program_id, user=user)
     page_size = 100
     rows = await rules.ledger(program_id, user=user, item_id=item_id, location_id=location_id, kind=kind or None,
@@ -272,8 +268,6 @@ async def ledger_page(request: Request, program_id: int, user: User = NoCheck, i
 @get("/programs/{program_id:int}/forecast", include_in_schema=False)
 async def forecast_page(request: Request, program_id: int, user: User = NoCheck, day: str | None = None) -> Template:
     _need(user)
-    from planner.programs.rules import get_program
-
     program = await get_program(program_id, user=user)
     data = await rules.forecast(program_id, user=user, now=utcnow())
     try:

@@ -30,7 +30,7 @@ from planner.clock import local, zone
 from planner.errors import PlannerError, not_found
 from planner.programs.rules import require_role
 from planner.programs.tables import Program
-from planner.scheduling.tables import Activity, Slot, Space
+from planner.scheduling.tables import Slot, Space
 from planner.tickets.presence import space_state
 
 log = logging.getLogger("planner.live")
@@ -290,14 +290,10 @@ async def publish_checkin(app_or_channels: Any, program_id: int, payload: dict) 
         log.debug("live update not queued for programme %s", program_id, exc_info=True)
 
 
-_program_of_activity: dict[int, int] = {}
-
-
 async def publish_scans(app_or_channels: Any, results: Iterable[dict]) -> None:
     """For the scan handlers: one message per programme that had an admission. Never raises.
 
-    A result without `program_id` names only its activity; an activity never changes
-    programme, so that lookup is made once per activity and process.
+    Every scan result names its programme (`program_id`, from decide.result), so nothing is looked up here.
     """
     try:
         if running_plugin(app_or_channels) is None:
@@ -306,17 +302,9 @@ async def publish_scans(app_or_channels: Any, results: Iterable[dict]) -> None:
         for r in results:
             if not isinstance(r, dict) or r.get("result") != "admitted" or r.get("replay"):
                 continue
-            aid = (r.get("activity") or {}).get("id")
-            if aid is None:
+            aid, pid = (r.get("activity") or {}).get("id"), r.get("program_id")
+            if aid is None or pid is None:
                 continue
-            pid = r.get("program_id") or _program_of_activity.get(aid)
-            if pid is None:
-                row = await Activity.select(Activity.program).where(Activity.id == aid).first()
-                if not row:
-                    continue
-                if len(_program_of_activity) > 10_000:
-                    _program_of_activity.clear()
-                pid = _program_of_activity[aid] = row["program"]
             moved.setdefault(pid, []).append({"activity_id": aid, "slot_id": r.get("slot_id"), "party": r.get("party")})
         for pid, items in moved.items():
             await publish_checkin(app_or_channels, pid, {"kind": "checkin", "items": items[:50]})

@@ -27,7 +27,7 @@ from planner.db import raw
 from planner.errors import PlannerError, not_found
 from planner.programs.rules import require_role
 from planner.scheduling.tables import Slot
-from planner.tickets.rules import GRACE_AFTER_END
+from planner.tickets.decide import GRACE_AFTER_END
 
 PACK_VERSION = 1
 HASH_BYTES = 12

@@ -7,54 +7,76 @@ scan of a ticket wins.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from planner.db import is_postgres, raw, write_transaction
+from planner.audit.rules import record
+from planner.db import free_pool, is_postgres, raw, write_transaction
 from planner.errors import PlannerError
-from planner.i18n import LazyText, Moment, _l
-from planner.terms import Term
+from planner.i18n import _l
+from planner.inventory.handout import SHELF, hand_out
+from planner.inventory.levels import after_taking
+from planner.tickets.decide import (
+    ADMIT,
+    ALREADY,
+    GRACE_AFTER_END,
+    MAX_REASON,
+    REFUSE,
+    REPLAY,
+    SUPERSEDE,
+    Scan,
+    SlotTime,
+    TicketRow,
+    aware,
+    decide,
+    existing_of,
+    kit_state,
+    result,
+    scan_id_taken,
+    unknown_code,
+)
 
-GRACE_AFTER_END = timedelta(hours=2)
+__all__ = ["GRACE_AFTER_END", "Scan", "admit", "parse_scan", "scan_batch", "scan_one"]
+
 MAX_BATCH = 2000
 
+# The ticket, its activity, slot, programme and kit, the scanner's role there, and the slot the
+# scanner chose (when given). The one-statement path selects the same columns.
 LOOKUP = """
 SELECT r.id, r.name, r.guests, r.status, r.slot, r.activity, r.program,
        a.title, a.kit, a.space, a.kind, a.cancelled_at,
        s.starts_at AS slot_starts, s.ends_at AS slot_ends,
-       p.timezone, k.name AS kit_name, k.low_stock_at AS kit_low, m.role
+       p.timezone, k.name AS kit_name, k.low_stock_at AS kit_low, m.role,
+       ss.id AS scan_slot_id, ss.activity AS scan_slot_activity, ss.starts_at AS scan_slot_starts, ss.ends_at AS scan_slot_ends
 FROM rsvp r
 JOIN activity a ON a.id = r.activity
 JOIN slot s ON s.id = r.slot
 JOIN program p ON p.id = r.program
 LEFT JOIN item k ON k.id = a.kit
 LEFT JOIN membership m ON m.program = r.program AND m."user" = {}
+LEFT JOIN slot ss ON ss.id = {}
 WHERE r.ticket_code = {}
 """
 
 INSERT = """
-INSERT INTO checkin (program, rsvp, slot, checked_in_at, device, scan_id, "user", online, party, kit, created_at)
-VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})
+INSERT INTO checkin (program, rsvp, slot, checked_in_at, device, scan_id, "user", online, party, kit, created_at,
+                     override_reason, override_slot)
+VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})
 ON CONFLICT DO NOTHING
 RETURNING id
 """
 
 
-@dataclass(frozen=True)
-class Scan:
-    code: str
-    scan_id: str | None = None
-    scanned_at: datetime | None = None
-    slot_id: int | None = None
-
-
-def _aware(value: Any) -> datetime:
-    # SQLite hands back naive UTC for raw selects; PostgreSQL aware datetimes.
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+def _parse_at(at: Any, now: datetime) -> datetime | None:
+    if not at:
+        return None
+    try:
+        scanned_at = aware(datetime.fromisoformat(str(at).replace("Z", "+00:00"))).astimezone(timezone.utc)
+    except ValueError:
+        raise PlannerError("scanned_at must be an ISO 8601 time.", extra={"field": "scanned_at"}) from None
+    # A device clock far ahead would let a scan "win" against real earlier ones.
+    return now if scanned_at > now + timedelta(minutes=10) else scanned_at
 
 
 def parse_scan(item: Any, *, now: datetime) -> Scan:
@@ -66,16 +88,6 @@ def parse_scan(item: Any, *, now: datetime) -> Scan:
     scan_id = item.get("scan_id")
     if scan_id is not None and (not isinstance(scan_id, str) or not 1 <= len(scan_id) <= 100):
         raise PlannerError("scan_id must be a text of 1 to 100 characters.", extra={"field": "scan_id"})
-    at = item.get("scanned_at")
-    scanned_at = None
-    if at:
-        try:
-            scanned_at = _aware(datetime.fromisoformat(str(at).replace("Z", "+00:00"))).astimezone(timezone.utc)
-        except ValueError:
-            raise PlannerError("scanned_at must be an ISO 8601 time.", extra={"field": "scanned_at"}) from None
-        if scanned_at > now + timedelta(minutes=10):
-            # A device clock far ahead would let a scan "win" against real earlier ones.
-            scanned_at = now
     slot = item.get("slot_id")
     if slot in ("", None):
         slot_id = None
@@ -84,7 +96,20 @@ def parse_scan(item: Any, *, now: datetime) -> Scan:
             slot_id = int(slot)
         except (TypeError, ValueError):
             raise PlannerError("slot_id must be a slot id.", extra={"field": "slot_id"}) from None
-    return Scan(code=code.strip(), scan_id=scan_id, scanned_at=scanned_at, slot_id=slot_id)
+    override = item.get("override")
+    if override not in (None, True, False):
+        raise PlannerError("override must be true or false.", extra={"field": "override"})
+    reason = ""
+    if override:
+        given = item.get("reason")
+        reason = " ".join(given.split()) if isinstance(given, str) else ""
+        if not reason:
+            raise PlannerError("To admit anyway, give a reason, such as “missed their time, room in this one”.",
+                               extra={"field": "reason"})
+        if len(reason) > MAX_REASON:
+            raise PlannerError(_l("The reason can be at most {n} characters.", n=MAX_REASON), extra={"field": "reason"})
+    return Scan(code=code.strip(), scan_id=scan_id, scanned_at=_parse_at(item.get("scanned_at"), now), slot_id=slot_id,
+                override=bool(override), reason=reason)
 
 
 async def require_scanner(user: dict | None) -> None:
@@ -98,143 +123,85 @@ async def _has_any_role(user_id: int) -> bool:
     return bool(rows)
 
 
-def _already_text(first_at: datetime, tz: str, device: str | None) -> LazyText:
-    if device:
-        return _l("Already checked in at {time} by {device}.", time=Moment(first_at, None, tz, "time"), device=device)
-    return _l("Already checked in at {time} by a scanner.", time=Moment(first_at, None, tz, "time"))
+async def _residency_slots(activity_id: int) -> tuple[SlotTime, ...]:
+    rows = await raw("SELECT id, activity, starts_at, ends_at FROM slot WHERE activity = {} ORDER BY starts_at, id", activity_id)
+    return tuple(SlotTime(id=r["id"], activity=r["activity"], starts_at=aware(r["starts_at"]), ends_at=aware(r["ends_at"]))
+                 for r in rows)
 
 
-def _result(kind: str, **kw: Any) -> dict:
-    out = {"result": kind}
-    out.update({k: v for k, v in kw.items() if v is not None})
-    return out
+async def _admitted_anyway(t: TicketRow, d: Any, user: dict, device: str, now: datetime) -> None:
+    await record("admitted_anyway", now=now, program_id=t.program, actor=user, subject=f"rsvp {t.id}",
+                 detail=f"slot {d.scanned_slot.id} instead of {t.slot} ({device or 'a scanner'}): {d.reason}")
 
 
-async def _target_slot(t: dict, scan: Scan, at: datetime) -> tuple[int | None, str | None, datetime | None]:
-    """(slot id, refusal, slot end) for the scan: the scanner's chosen slot, or the ticket's own."""
-    if scan.slot_id is not None and scan.slot_id != t["slot"]:
-        if t["kind"] != "residency":
-            # A timed slot's ticket admits to its own slot only, not to another slot of the activity.
-            return None, "wrong_activity", None
-        rows = await raw("SELECT activity, ends_at FROM slot WHERE id = {}", scan.slot_id)
-        if not rows or rows[0]["activity"] != t["activity"]:
-            return None, "wrong_activity", None
-        return scan.slot_id, None, _aware(rows[0]["ends_at"])
-    if t["kind"] == "residency" and scan.slot_id is None:
-        # One admission a day: the residency's slot on the scan's day (programme time).
-        tz = ZoneInfo(t["timezone"])
-        rows = await raw("SELECT id, starts_at, ends_at FROM slot WHERE activity = {} ORDER BY starts_at", t["activity"])
-        day = at.astimezone(tz).date()
-        for r in rows:
-            if _aware(r["starts_at"]).astimezone(tz).date() == day:
-                return r["id"], None, _aware(r["ends_at"])
-        return None, "not_open", None
-    return t["slot"], None, _aware(t["slot_ends"])
-
-
-async def admit(scan: Scan, *, user: dict, device: str, now: datetime, online: bool = True) -> dict:
-    """Judge one scan and record the admission. Call inside write_transaction()."""
-    at = scan.scanned_at or now
-    rows = await raw(LOOKUP, user["id"], scan.code)
+async def admit(scan: Scan, *, user: dict, device: str, now: datetime, online: bool = True,
+                grace: timedelta = GRACE_AFTER_END) -> dict:
+    """The careful path: fetch, decide, write. Call inside write_transaction()."""
+    rows = await raw(LOOKUP, user["id"], scan.slot_id, scan.code)
     if not rows:
         if not await _has_any_role(user["id"]):
             raise PlannerError("Scanning needs a staff or organizer role in this programme.", "forbidden")
-        return _result("invalid", message=_l("This code is not a ticket."))
-    t = rows[0]
-    if t["role"] is None:
-        raise PlannerError("This ticket belongs to a programme you are not staff of.", "forbidden")
-    guest = {"name": t["name"]}
-    party = 1 + t["guests"]
-    activity = {"id": t["activity"], "title": t["title"]}
-    if t["status"] != "confirmed":
-        return _result("invalid", guest=guest, activity=activity, message=_l("This ticket is not confirmed ({status}).", status=Term(t["status"])))
-    if t["cancelled_at"] is not None:
-        return _result("not_open", guest=guest, activity=activity, message=_l("This activity was cancelled."))
-    slot_id, refusal, slot_end = await _target_slot(t, scan, at)
-    if refusal == "wrong_activity":
-        when = _aware(t["slot_starts"]).astimezone(ZoneInfo(t["timezone"]))
-        return _result("wrong_activity", guest=guest, activity=activity,
-                       message=_l("This ticket is for “{title}” at {time}.", title=t["title"], time=Moment(when, None, t["timezone"], "time")))
-    if refusal or (slot_end is not None and at > slot_end + GRACE_AFTER_END):
-        return _result("not_open", guest=guest, activity=activity, message=_l("This session is over."))
-    kit_state = "none" if t["kit"] is None else "handed_out"  # rewritten to none_left on an empty shelf
-    inserted = await raw(INSERT, t["program"], t["id"], slot_id, at, device[:100], scan.scan_id, user["id"],
-                         online, party, kit_state, now)
+        return unknown_code()
+    t = TicketRow.of(rows[0])
+    if t.kind == "residency" and scan.slot_id is None:
+        t = TicketRow.of(rows[0], day_slots=await _residency_slots(t.activity))
+    d = decide(t, scan, now, grace=grace)
+    if d.action != ADMIT:
+        return result(d, t)
+    anyway = d.scanned_slot
+    inserted = await raw(INSERT, t.program, t.id, d.slot_id, d.at, device[:100], scan.scan_id, user["id"], online, t.party,
+                         kit_state(t), now, d.reason, anyway.id if anyway else None)
     if not inserted:
-        return await _already(t, slot_id, scan, at, guest=guest, party=party, activity=activity, device=device, now=now)
+        return await _repeat(t, scan, d.slot_id, device=device, now=now, grace=grace)
     checkin_id = inserted[0]["id"]
-    kit = None
-    if t["kit"] is not None:
-        kit = await hand_out_kit(t["kit"], t["kit_name"], t["space"], t["program"], checkin_id, party=party,
-                                 user_id=user["id"], now=now, low_stock_at=t["kit_low"])
-    return _result("admitted", guest=guest, party=party, checked_in_at=at.isoformat(), kit=kit, activity=activity, slot_id=slot_id,
-                   program_id=t["program"])
+    if anyway is not None:
+        await _admitted_anyway(t, d, user, device, now)
+    handed = None
+    if t.kit is not None:
+        done = await hand_out(item_id=t.kit, quantity=t.party, program_id=t.program, low_stock_at=t.kit_low,
+                              ref=f"checkin:{checkin_id}", user_id=user["id"], now=now, space_id=t.space)
+        handed = done.handed_out
+        if not handed:
+            await raw("UPDATE checkin SET kit = 'none_left' WHERE id = {}", checkin_id)
+    return result(d, t, kit_handed_out=handed)
 
 
-async def hand_out_kit(kit_id: int, kit_name: str, space_id: int, program_id: int, checkin_id: int, *, party: int,
-                       user_id: int | None, now: datetime, low_stock_at: int = 0) -> dict:
-    """One kit per admitted person from the space's shelf; a conditional decrement, never below zero."""
-    taken = await raw(
-        "UPDATE stock_level SET on_hand = on_hand - {} WHERE item = {} AND on_hand >= {} "
-        "AND location = (SELECT id FROM location WHERE space = {} LIMIT 1) RETURNING location, on_hand",
-        party, kit_id, party, space_id,
-    )
-    if not taken:
-        await raw("UPDATE checkin SET kit = 'none_left' WHERE id = {}", checkin_id)
-        return {"name": kit_name, "handed_out": False, "quantity": 0, "message": "No kit left: tell the wellness lead."}
-    await raw(
-        "INSERT INTO stock_movement (program, item, location, quantity, kind, reason, ref, \"user\", created_at) "
-        "VALUES ({}, {}, {}, {}, 'hand_out', '', {}, {}, {})",
-        program_id, kit_id, taken[0]["location"], -party, f"checkin:{checkin_id}", user_id, now,
-    )
-    if taken[0]["on_hand"] <= (low_stock_at or 0):
-        # Only then can the item's total have crossed its line: the total is at least this shelf.
-        from planner.inventory.rules import low_stock_check
-
-        await low_stock_check(kit_id, taken=party, now=now)
-    return {"name": kit_name, "handed_out": True, "quantity": party}
-
-
-async def _already(t: dict, slot_id: int, scan: Scan, at: datetime, *, guest, party, activity, device, now) -> dict:
+async def _repeat(t: TicketRow, scan: Scan, slot_id: int, *, device: str, now: datetime, grace: timedelta) -> dict:
+    """The admission conflicted: decide again knowing the admission already recorded."""
     # Lock the admission row first: concurrent late uploads of earlier scans then queue here
     # instead of deadlocking between the conflict insert and the update.
     lock = " FOR UPDATE" if is_postgres() else ""
-    rows = await raw("SELECT id, checked_in_at, device, scan_id, kit FROM checkin WHERE rsvp = {} AND slot = {}" + lock, t["id"], slot_id)
-    if not rows:
-        # The conflict was on scan_id alone: this scan id was already used for another ticket.
-        return _result("invalid", message=_l("This scan id was already used for another ticket."))
-    c = rows[0]
-    first_at = _aware(c["checked_in_at"])
-    if scan.scan_id is not None and c["scan_id"] == scan.scan_id:
-        # A replay of the scan that admitted: same scan id, same outcome.
-        return _result("admitted", guest=guest, party=party, checked_in_at=first_at.isoformat(), activity=activity,
-                       slot_id=slot_id, replay=True)
-    if scan.scanned_at is not None and at < first_at:
-        # An offline scan from earlier than the recorded one: the earliest scan wins; keep the other as a conflict.
+    rows = await raw("SELECT id, checked_in_at, device, scan_id FROM checkin WHERE rsvp = {} AND slot = {}" + lock, t.id, slot_id)
+    existing = existing_of(rows[0] if rows else None)
+    if existing is None:
+        return scan_id_taken()
+    t = replace(t, existing=existing)
+    d = decide(t, scan, now, grace=grace)
+    if d.action == SUPERSEDE:
+        # The earliest scan wins; keep the other as a conflict.
         await raw("INSERT INTO scan_conflict (checkin, program, scan_id, device, scanned_at, created_at) VALUES ({}, {}, {}, {}, {}, {})",
-                  c["id"], t["program"], c["scan_id"] or "", c["device"] or "", first_at, now)
+                  existing.id, t.program, existing.scan_id or "", existing.device or "", existing.checked_in_at, now)
         await raw("UPDATE checkin SET checked_in_at = {}, device = {}, scan_id = {}, online = {} WHERE id = {}",
-                  at, device[:100], scan.scan_id, False, c["id"])
-        return _result("admitted", guest=guest, party=party, checked_in_at=at.isoformat(), activity=activity,
-                       slot_id=slot_id, superseded={"device": c["device"], "checked_in_at": first_at.isoformat()})
-    return _result("already_checked_in", guest=guest, party=party, checked_in_at=first_at.isoformat(),
-                   device=c["device"], activity=activity, slot_id=slot_id,
-                   message=_already_text(first_at, t["timezone"], c["device"]))
+                  d.at, device[:100], scan.scan_id, False, existing.id)
+    return result(d, t)
 
 
 # PostgreSQL: the whole scan (bearer token, programme scope, ticket, admission, kit and its ledger
 # line, or the earlier admission of a repeat) in one statement; measured about 2x faster than the
-# same work as separate round trips. $1 is a user id, or NULL with $9 the bearer token's hash.
+# same work as separate round trips. It only fetches and writes: its WHERE in `ok` is decide()'s
+# ADMIT for a timed slot, and decide() judges the row it returns. $1 is a user id, or NULL with $9
+# the bearer token's hash; $10 the grace after a slot's end.
 FAST_SCAN = """
 WITH u AS (
   SELECT $1::bigint AS id WHERE $1::bigint IS NOT NULL
   UNION ALL
-  SELECT "user" FROM api_token WHERE $1::bigint IS NULL AND token_hash = $9
+  SELECT "user" FROM api_token WHERE $1::bigint IS NULL AND token_hash = $9 AND expires_at > $7
 ),
 t AS (
   SELECT r.id, r.name, r.guests, r.status, r.slot, r.activity, r.program,
          a.title, a.kit, a.space, a.kind, a.cancelled_at,
-         s.ends_at AS slot_ends, p.timezone, k.name AS kit_name, k.low_stock_at AS kit_low, m.role,
+         s.starts_at AS slot_starts, s.ends_at AS slot_ends, p.timezone, k.name AS kit_name, k.low_stock_at AS kit_low, m.role,
+         ss.id AS scan_slot_id, ss.activity AS scan_slot_activity, ss.starts_at AS scan_slot_starts, ss.ends_at AS scan_slot_ends,
          (SELECT id FROM u) AS user_id
   FROM rsvp r
   JOIN activity a ON a.id = r.activity
@@ -242,12 +209,13 @@ t AS (
   JOIN program p ON p.id = r.program
   LEFT JOIN item k ON k.id = a.kit
   LEFT JOIN membership m ON m.program = r.program AND m."user" = (SELECT id FROM u)
+  LEFT JOIN slot ss ON ss.id = $8::bigint
   WHERE r.ticket_code = $2
 ),
 ok AS (
   SELECT * FROM t
   WHERE role IS NOT NULL AND status = 'confirmed' AND cancelled_at IS NULL AND kind <> 'residency'
-    AND ($8::bigint IS NULL OR $8::bigint = slot) AND $3 <= slot_ends + interval '2 hours'
+    AND ($8::bigint IS NULL OR $8::bigint = slot) AND $3 <= slot_ends + $10::interval
 ),
 ins AS (
   INSERT INTO checkin (program, rsvp, slot, checked_in_at, device, scan_id, "user", online, party, kit, created_at)
@@ -261,7 +229,7 @@ stock AS (
   UPDATE stock_level sl SET on_hand = sl.on_hand - ins.party
   FROM ins, ok
   WHERE ok.kit IS NOT NULL AND sl.item = ok.kit AND sl.on_hand >= ins.party
-    AND sl.location = (SELECT l.id FROM location l WHERE l.space = ok.space ORDER BY l.id LIMIT 1)
+    AND sl.location = """ + SHELF.format(space="ok.space") + """
   RETURNING sl.location, sl.item
 ),
 ledger AS (
@@ -270,10 +238,9 @@ ledger AS (
   FROM stock, ins, ok
   RETURNING id
 )
-SELECT t.*, (SELECT count(*) FROM ok) AS accepted, (SELECT id FROM ins) AS checkin_id,
-       (SELECT count(*) FROM ledger) AS kit_taken,
+SELECT t.*, (SELECT id FROM ins) AS checkin_id, (SELECT count(*) FROM ledger) AS kit_taken,
        CASE WHEN t.kit IS NULL THEN 0 ELSE (SELECT coalesce(sum(on_hand), 0) FROM stock_level WHERE item = t.kit) END AS kit_before,
-       c.id AS existing_id, c.checked_in_at AS existing_at, c.device AS existing_device, c.scan_id AS existing_scan_id
+       c.id AS existing_id, c.checked_in_at AS existing_checked_in_at, c.device AS existing_device, c.scan_id AS existing_scan_id
 FROM t LEFT JOIN checkin c ON c.rsvp = t.id AND c.slot = t.slot
 """
 
@@ -286,13 +253,13 @@ class NeedsCarefulPath(Exception):
 
 
 async def _fast_scan(scan: Scan, *, user: dict | None, token_hash: str | None, device: str, now: datetime,
-                     conn=None) -> dict:
+                     conn: Any = None, grace: timedelta = GRACE_AFTER_END) -> dict:
     """Judge a scan in one round trip on PostgreSQL, or raise NeedsCarefulPath."""
-    from planner.db import free_pool
-
+    if scan.override:
+        raise NeedsCarefulPath(user)  # admitting anyway is rare and audited: the careful path writes it
     at = scan.scanned_at or now
     args = (user["id"] if user else None, scan.code, at, device[:100], scan.scan_id, scan.scanned_at is None, now,
-            scan.slot_id, token_hash)
+            scan.slot_id, token_hash, grace)
     if conn is not None:
         row = await conn.fetchrow(FAST_SCAN, *args)
     else:
@@ -306,49 +273,35 @@ async def _fast_scan(scan: Scan, *, user: dict | None, token_hash: str | None, d
     if row is None:
         raise NeedsCarefulPath(user)  # unknown code (or a bad token): the careful path explains
     if row["user_id"] is None:
-        raise PlannerError("The bearer token is not valid.", "unauthorized")
+        raise PlannerError("The bearer token is not valid, has expired or was revoked.", "unauthorized")
     user = user or {"id": row["user_id"]}
-    t = dict(row)
-    if t["role"] is None:
-        raise NeedsCarefulPath(user)
-    guest = {"name": t["name"]}
-    party = 1 + t["guests"]
-    activity = {"id": t["activity"], "title": t["title"]}
-    if t["checkin_id"] is not None:
-        kit = None
-        if t["kit"] is not None:
-            if t["kit_taken"]:
-                kit = {"name": t["kit_name"], "handed_out": True, "quantity": party}
-                if t["kit_before"] - party <= t["kit_low"] < t["kit_before"]:
-                    # This hand-out crossed the low-stock line (the snapshot total is from before it).
-                    from planner.inventory.rules import low_stock_check
-
-                    await low_stock_check(t["kit"], taken=party, now=now)
-            else:
-                if conn is not None:
-                    await conn.execute("UPDATE checkin SET kit = 'none_left' WHERE id = $1", t["checkin_id"])
-                kit = {"name": t["kit_name"], "handed_out": False, "quantity": 0, "message": "No kit left: tell the wellness lead."}
-        return _result("admitted", guest=guest, party=party, checked_in_at=at.isoformat(), kit=kit,
-                       activity=activity, slot_id=t["slot"], program_id=t["program"])
-    if t["accepted"] and t["existing_id"] is not None:
-        first_at = _aware(t["existing_at"])
-        if scan.scan_id is not None and t["existing_scan_id"] == scan.scan_id:
-            return _result("admitted", guest=guest, party=party, checked_in_at=first_at.isoformat(), activity=activity,
-                           slot_id=t["slot"], replay=True, program_id=t["program"])
-        if scan.scanned_at is None or at >= first_at:
-            return _result("already_checked_in", guest=guest, party=party, checked_in_at=first_at.isoformat(),
-                           device=t["existing_device"], activity=activity, slot_id=t["slot"], program_id=t["program"],
-                           message=_already_text(first_at, t["timezone"], t["existing_device"]))
-    raise NeedsCarefulPath(user)  # a refusal to explain, a residency day, or an earlier offline scan
+    if row["kind"] == "residency" or row["role"] is None:
+        raise NeedsCarefulPath(user)  # a residency needs its days; an outsider gets the careful path's answer
+    inserted = row["checkin_id"] is not None
+    t = TicketRow.of(row, existing=None if inserted else existing_of(row, "existing_"))
+    d = decide(t, scan, now, grace=grace)
+    if inserted:
+        if d.action != ADMIT:
+            raise RuntimeError(f"the one-statement scan admitted what decide() says to {d.action}")
+        handed = None
+        if t.kit is not None:
+            handed = bool(row["kit_taken"])
+            if handed:
+                await after_taking(t.kit, before=int(row["kit_before"]), taken=t.party, line=t.kit_low, now=now)
+            elif conn is not None:
+                await conn.execute("UPDATE checkin SET kit = 'none_left' WHERE id = $1", row["checkin_id"])
+        return result(d, t, kit_handed_out=handed)
+    if d.action in (REFUSE, REPLAY, ALREADY):
+        return result(d, t)
+    raise NeedsCarefulPath(user)  # an admission it could not write (a race, a scan id reused), or an earlier offline scan
 
 
-async def _user_from_token(token_hash: str) -> dict:
-    from planner.db import raw as _raw
-
-    rows = await _raw('SELECT "user" AS id FROM api_token WHERE token_hash = {}', token_hash)
+async def _user_from_token(token_hash: str, now: datetime) -> dict:
+    rows = await raw('SELECT u.id, u.email FROM api_token t JOIN planner_user u ON u.id = t."user" '
+                     "WHERE t.token_hash = {} AND t.expires_at > {}", token_hash, now)
     if not rows:
-        raise PlannerError("The bearer token is not valid.", "unauthorized")
-    return {"id": rows[0]["id"]}
+        raise PlannerError("The bearer token is not valid, has expired or was revoked.", "unauthorized")
+    return {"id": rows[0]["id"], "email": rows[0]["email"]}
 
 
 async def scan_one(item: dict, *, user: dict | None, device: str, now: datetime, token_hash: str | None = None) -> dict:
@@ -361,8 +314,8 @@ async def scan_one(item: dict, *, user: dict | None, device: str, now: datetime,
             return await _fast_scan(scan, user=user, token_hash=token_hash, device=device, now=now)
         except NeedsCarefulPath as careful:
             user = careful.user
-    if user is None:
-        user = await _user_from_token(token_hash)
+    if user is None or (scan.override and "email" not in user):
+        user = await _user_from_token(token_hash, now)
     async with write_transaction():
         return await admit(scan, user=user, device=device, now=now, online=scan.scanned_at is None)
 

@@ -20,6 +20,9 @@ class Checkin(Table, tablename="checkin"):
     party = Integer(default=1)
     kit = Varchar(length=12, default="none", help_text="handed_out, none_left or none.")
     created_at = Timestamptz(default=TimestamptzNow())
+    override_reason = Varchar(length=300, default="", help_text="Why staff admitted this ticket anyway; empty for a normal admission.")
+    override_slot = ForeignKey(references=Slot, null=True, default=None,
+                               help_text="The slot a ticket of another slot was admitted anyway to (the check-in stays on its own slot).")
 
 
 class ScanConflict(Table, tablename="scan_conflict"):

@@ -14,12 +14,13 @@ from typing import Any
 from planner.db import locked, write_transaction
 from planner.errors import PlannerError, not_found
 from planner.i18n import _l
+from planner.inventory.handout import hand_out
 from planner.programs.rules import require_role
 from planner.rsvps.answers import _guests as parse_guests
 from planner.rsvps.tables import Rsvp
 from planner.scheduling.tables import Activity, Slot
 from planner.terms import Term
-from planner.tickets.rules import hand_out_kit
+from planner.tickets.decide import kit_out
 from planner.tickets.tables import Checkin
 from planner.tokens import new_code
 
@@ -65,6 +66,7 @@ async def _activity(activity_id: Any, user: dict | None) -> dict:
     a = await Activity.select(
         Activity.id, Activity.program, Activity.kind, Activity.title, Activity.rsvp_mode, Activity.max_guests,
         Activity.published, Activity.cancelled_at, Activity.kit, Activity.space, Activity.kit.name,
+        Activity.kit.low_stock_at,
     ).where(Activity.id == aid).first()
     if not a:
         raise not_found("That activity")
@@ -142,8 +144,11 @@ async def admit_walkin(activity_id: Any, data: dict, *, user: dict | None, devic
         )).returning(Checkin.id)
         kit = None
         if a["kit"] is not None:
-            kit = await hand_out_kit(a["kit"], a["kit.name"], a["space"], a["program"], checkin[0]["id"], party=party,
-                                     user_id=user["id"], now=now)
+            done = await hand_out(item_id=a["kit"], quantity=party, program_id=a["program"], low_stock_at=a["kit.low_stock_at"] or 0,
+                                  ref=f"checkin:{checkin[0]['id']}", user_id=user["id"], now=now, space_id=a["space"])
+            if not done.handed_out:
+                await Checkin.update({Checkin.kit: "none_left"}).where(Checkin.id == checkin[0]["id"])
+            kit = kit_out(a["kit.name"], party, done.handed_out)
     out = {"result": "admitted", "guest": {"name": name}, "party": party, "rsvp_id": rsvp_id, "checked_in_at": now.isoformat(),
            "activity": activity, "slot_id": slot["id"], "left": left - party, "program_id": a["program"]}
     if kit is not None:

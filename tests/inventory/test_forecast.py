@@ -4,6 +4,7 @@ from datetime import datetime, timezone
 from planner.accounts.tables import User
 from planner.db import write_transaction
 from planner.inventory import rules
+from planner.inventory.handout import hand_out
 
 from .helpers import inventory, item, move
 
@@ -100,7 +101,8 @@ async def test_kits_handed_out_today_count_as_demand_met_and_past_days_need_no_p
     during = datetime(2027, 7, 2, 15, 0, tzinfo=timezone.utc)  # 11:00 in New York, the day of the activity
     for n in range(2):
         async with write_transaction():
-            assert await rules.hand_out(kit_id=kit["id"], space_id=inv["space_id"], ref=f"checkin:{n}", user_id=None, now=during)
+            assert (await hand_out(item_id=kit["id"], quantity=1, program_id=pid, low_stock_at=0, space_id=inv["space_id"],
+                                   ref=f"checkin:{n}", user_id=None, now=during)).handed_out
     data = await rules.forecast(pid, user=organizer, now=during)
     row = _row(data, "2027-07-02", "Wellness tent")
     assert (row["demand"], row["handed_out"], row["need"], row["available"], row["shortfall"]) == (5, 2, 3, 3, 0)

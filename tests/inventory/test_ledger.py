@@ -5,6 +5,8 @@ from datetime import datetime, timezone
 
 from planner.db import write_transaction
 from planner.inventory import rules
+from planner.inventory.handout import hand_out
+from planner.inventory.levels import after_taking, crossed_low
 from planner.inventory.tables import Location, StockMovement
 from planner.outbox.tables import OutboxMessage
 
@@ -235,7 +237,9 @@ async def test_hand_out_helper_for_check_in(api, setup):
     results = []
     for n in range(3):
         async with write_transaction():
-            results.append(await rules.hand_out(kit_id=kit["id"], space_id=inv["space_id"], ref=f"checkin:{n}", user_id=None, now=now))
+            done = await hand_out(item_id=kit["id"], quantity=1, program_id=pid, low_stock_at=1, space_id=inv["space_id"],
+                                  ref=f"checkin:{n}", user_id=None, now=now)
+            results.append(done.handed_out)
     assert results == [True, True, False]
     lines = await StockMovement.select().where(StockMovement.kind == "hand_out").order_by(StockMovement.id)
     assert [(m["quantity"], m["ref"], m["location"]) for m in lines] == [(-1, "checkin:0", inv["shelf"]), (-1, "checkin:1", inv["shelf"])]
@@ -253,24 +257,18 @@ async def test_space_location_id_creates_a_missing_shelf(api, setup):
     assert await Location.count().where(Location.space == inv["space_id"]) == 1
 
 
-async def test_one_statement_hand_out_then_low_stock_check(api, setup):
-    """The shape a one-statement check-in may take: its own conditional decrement and ledger line, then the alert check."""
-    from planner.db import raw
-
+async def test_one_low_stock_rule_for_every_taker(api, setup):
+    """The rule the hand-out, the manual movements and the one-statement scan all apply: a take alerts when it
+    takes the item's total from above its line to at or below it, once; the one-statement scan passes the
+    total it saw before its own take."""
+    assert crossed_low(2, 1, 1) and crossed_low(5, 0, 1)
+    assert not crossed_low(1, 0, 1) and not crossed_low(3, 2, 1) and not crossed_low(0, 0, 0)
     inv = await inventory(api, setup)
     pid = inv["pid"]
     kit = await item(api, pid, "Calm kit", low_stock_at=1)
     await move(api, pid, item_id=kit["id"], quantity=2, kind="receive", location_id=inv["shelf"])
     now = datetime(2027, 7, 2, 14, 0, tzinfo=timezone.utc)
     async with write_transaction():
-        loc = await rules.space_location_id(inv["space_id"])
-        taken = await raw("UPDATE stock_level SET on_hand = on_hand - 1 WHERE item = {} AND location = {} AND on_hand >= 1 RETURNING on_hand",
-                          kit["id"], loc)
-        assert taken == [{"on_hand": 1}]
-        await StockMovement.insert(StockMovement(program=pid, item=kit["id"], location=loc, quantity=-1, kind="hand_out",
-                                                 ref="checkin:7", created_at=now))
-        await rules.low_stock_check(kit["id"], taken=1, now=now)
+        assert await after_taking(kit["id"], before=3, taken=1, line=1, now=now) is False
+        assert await after_taking(kit["id"], before=2, taken=1, line=1, now=now) is True
     assert await OutboxMessage.count().where(OutboxMessage.kind == "low_stock") == 1
-    rows = (await api.get(f"/api/programs/{pid}/stock/movements", params={"kind": "hand_out"})).json()
-    assert [(r["quantity"], r["ref"], r["location"]) for r in rows] == [(-1, "checkin:7", "Wellness tent")]
-    await _ledger_matches(api, pid)
