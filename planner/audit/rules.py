@@ -9,7 +9,7 @@ from planner.audit.tables import AuditEvent
 ACTIONS = {
     "sensitive_viewed", "sensitive_exported", "role_changed", "member_added", "member_removed",
     "guest_erased", "admitted_anyway", "care_opened", "password_reset", "sessions_ended",
-    "member_invited", "organizer_restored", "password_changed", "program_deleted",
+    "member_invited", "organizer_restored", "password_changed", "program_deleted", "guest_searched",
 }
 
 

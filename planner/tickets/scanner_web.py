@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 from planner.clock import utcnow
 from planner.errors import PlannerError
 from planner.paths import asset_dir
-from planner.tickets import pack
+from planner.tickets import pack, search
 
 User = dict | None
 NoCheck = Dependency(skip_validation=True)
@@ -95,5 +95,13 @@ async def scanner_pack(request: Request, user: User = NoCheck, activity_id: int 
     return Response(content, media_type="application/json", headers=headers)
 
 
+@get("/api/scanner/search", tags=["check-in"], summary="Find a confirmed guest of an activity by name (when a code will not read)")
+async def scanner_search(user: User = NoCheck, activity_id: int | None = None, q: str | None = None) -> Response[dict[str, Any]]:
+    """Up to 20 confirmed guests of the activity whose name contains `q` (at least 2 characters, any case), each with
+    the ticket code printed under their QR: admit one with a normal scan of that code. Staff and organizers of the
+    activity's programme only; every search is recorded in the programme's audit log."""
+    return Response(await search.search_guests(user, activity_id=activity_id, q=q, now=utcnow()), headers=PRIVATE)
+
+
 def routes() -> list:
-    return [scanner_page, scanner_worker, scanner_activities, scanner_status, scanner_pack]
+    return [scanner_page, scanner_worker, scanner_activities, scanner_status, scanner_pack, scanner_search]

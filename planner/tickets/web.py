@@ -25,6 +25,9 @@ class ScanIn(msgspec.Struct):
     scan_id: str | None | msgspec.UnsetType = UNSET
     scanned_at: str | None | msgspec.UnsetType = UNSET
     device: str | msgspec.UnsetType = UNSET
+    # "Admit anyway": a ticket for another slot of the same activity, let in by staff or an organizer with a reason.
+    override: bool | None | msgspec.UnsetType = UNSET
+    reason: str | None | msgspec.UnsetType = UNSET
 
 
 class BatchIn(msgspec.Struct):

@@ -162,6 +162,7 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/api/scanner/activities"): Access(USER),
     ("GET", "/api/scanner/status"): Access(MEMBER, query={"activity_id": "{activity_id}"}),
     ("GET", "/api/scanner/pack"): Access(MEMBER, query={"activity_id": "{activity_id}"}),
+    ("GET", "/api/scanner/search"): Access(MEMBER, query={"activity_id": "{activity_id}", "q": "gu"}),
     ("GET", "/api/spaces/{space_id:int}/presence"): Access(MEMBER),
     ("POST", "/api/spaces/{space_id:int}/presence"): Access(MEMBER, body={"direction": "in"}),
     ("GET", "/api/programs/{program_id:int}/live"): Access(MEMBER),
