@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from planner.accounts.rules import require_role
 from planner.audit.rules import record
 from planner.clock import local
 from planner.db import raw
 from planner.errors import PlannerError, not_found
 from planner.i18n import _l
+from planner.programs.rules import require_role
 from planner.tickets.decide import aware
 
 MIN_QUERY = 2

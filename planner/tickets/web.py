@@ -12,6 +12,12 @@ from planner.accounts.rules import token_hash
 from planner.clock import utcnow
 from planner.errors import PlannerError
 from planner.i18n import _nl
+from planner.programs.rules import require_role
+from planner.programs.tables import Program
+from planner.resources.tables import SupportResource
+from planner.rsvps.booking import guest_rsvp
+from planner.rsvps.tables import Rsvp
+from planner.scheduling.tables import Activity, Slot, Space
 from planner.tickets import live, qr, rules
 from planner.web_common import current_user
 
@@ -68,8 +74,6 @@ class CheckinController(Controller):
 
 
 async def _ticket(rsvp_id: int, token: str | None) -> dict:
-    from planner.rsvps.booking import guest_rsvp
-
     r = await guest_rsvp(rsvp_id, token)
     if r["status"] != "confirmed":
         raise PlannerError("There is no ticket until your place is confirmed.", "not_found")
@@ -92,10 +96,6 @@ async def ticket_svg(rsvp_id: int, token: str | None = None) -> Response[bytes]:
 
 
 async def _card(r: dict) -> bytes:
-    from planner.programs.tables import Program
-    from planner.resources.tables import SupportResource
-    from planner.scheduling.tables import Activity, Slot, Space
-
     a = await Activity.select().where(Activity.id == r["activity"]).first()
     p = await Program.select().where(Program.id == r["program"]).first()
     s = await Slot.select().where(Slot.id == r["slot"]).first()
@@ -120,10 +120,6 @@ async def ticket_card(rsvp_id: int, token: str | None = None) -> Response[bytes]
 
 @get("/activities/{activity_id:int}/tickets.pdf", include_in_schema=False)
 async def tickets_pdf(activity_id: int, user: User = Dependency(skip_validation=True)) -> Response[bytes]:
-    from planner.programs.rules import require_role
-    from planner.rsvps.tables import Rsvp
-    from planner.scheduling.tables import Activity
-
     a = await Activity.select(Activity.program).where(Activity.id == activity_id).first()
     if not a:
         raise PlannerError("That activity was not found.", "not_found")
