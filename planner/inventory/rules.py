@@ -201,9 +201,9 @@ async def _apply(program_id: int, items: dict[int, dict], locations: dict[int, d
     The caller holds a write transaction and the items' locks. Takes come before adds,
     so a failure leaves nothing half-done (the transaction rolls back anyway).
     """
-    before = {i: await _total(i) for i in sorted({l[0] for l in lines if l[2] < 0})}
+    before = {i: await _total(i) for i in sorted({line[0] for line in lines if line[2] < 0})}
     levels = {}
-    for item_id, location_id, q in sorted(lines, key=lambda l: l[2] >= 0):
+    for item_id, location_id, q in sorted(lines, key=lambda line: line[2] >= 0):
         if q < 0:
             left = await _take(item_id, location_id, -q)
             if left is None:

@@ -10,9 +10,9 @@ expected values.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
