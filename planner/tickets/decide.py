@@ -167,7 +167,7 @@ def _target(row: TicketRow, scan: Scan, at: datetime) -> Decision | tuple[int, d
             return chosen, other.ends_at, None  # a residency's ticket is good on each of its days
         if not scan.override:
             return _refuse("other_slot", at, _l("This ticket is for another time of “{title}”: {time}.", title=row.title,
-                                                time=Moment(row.slot_starts, None, row.timezone)), slot_id=row.slot)
+                                                time=Moment(row.slot_starts, None, row.timezone)), slot_id=chosen)
         # Admitted anyway: recorded on the ticket's own slot (once per ticket), judged by the scanned one.
         return row.slot, other.ends_at, other
     if row.kind == "residency" and chosen is None:
@@ -244,9 +244,10 @@ def result(d: Decision, row: TicketRow, *, kit_handed_out: bool | None = None) -
     if d.action == REFUSE:
         out["message"] = d.message
         if d.result == "other_slot":
-            # Say when the ticket is for: its own slot, as the programme's local time.
-            out["slot_id"] = row.slot
-            out["slot_starts_at"] = row.slot_starts.astimezone(ZoneInfo(row.timezone)).isoformat()
+            # Say when the ticket is for: its own slot, in the programme's local time (the offline judge's field names).
+            out["slot_id"] = row.scanned_slot.id if row.scanned_slot else None
+            out["ticket_slot"] = row.slot
+            out["ticket_slot_starts"] = row.slot_starts.astimezone(ZoneInfo(row.timezone)).isoformat()
         return out
     out.update(party=row.party, checked_in_at=d.at.isoformat(), slot_id=d.slot_id)
     if d.action == ADMIT:

@@ -61,7 +61,8 @@ async def test_another_slot_says_when_and_staff_can_admit_anyway_once_with_a_rea
     refused = (await staff.post("/api/checkins", {"code": code, "slot_id": second}, expect=200)).json()
     assert refused["result"] == "other_slot"
     assert refused["message"].startswith("This ticket is for another time of “Breathwork”")
-    assert refused["slot_id"] == first and datetime.fromisoformat(refused["slot_starts_at"]) == datetime.fromisoformat(a["slots"][0]["starts_at"])
+    assert refused["ticket_slot"] == first and refused["slot_id"] == second
+    assert datetime.fromisoformat(refused["ticket_slot_starts"]) == datetime.fromisoformat(a["slots"][0]["starts_at"])
 
     missing = await staff.post("/api/checkins", {"code": code, "slot_id": second, "override": True}, expect=400)
     assert missing.json()["detail"].startswith("To admit anyway, give a reason")

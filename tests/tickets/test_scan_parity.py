@@ -154,7 +154,8 @@ def _already(results, rows, world):
 
 def _other_slot(results, rows, world):
     r = results[0]
-    assert r["slot_id"] == world["slots"][0] and r["slot_starts_at"].endswith(("+01:00", "+02:00"))
+    assert r["ticket_slot"] == world["slots"][0] and r["slot_id"] == world["slots"][1]
+    assert r["ticket_slot_starts"].endswith(("+01:00", "+02:00"))
     assert "another time" in r["message"] and not rows["checkin"]
 
 
