@@ -6,9 +6,9 @@ one-statement path (`rules._fast_scan`) only fetch and write around it, and both
 decision into the response with `result()`. tests/tickets/test_scan_parity.py runs both
 paths over the same scenarios and compares every field.
 
-A scan for another slot of the same timed activity is refused as `other_slot` (saying when
-the ticket is for); staff and organizers can admit it anyway with a reason. Such an
-admission is recorded on the ticket's own slot, so the unique (ticket, slot) key still lets
+A scan for another slot of the same timed activity is refused as `wrong_activity` with the
+reason `other_slot` and when the ticket is for, as the scanner's offline judge says it; staff
+and organizers can admit it anyway with a reason. Such an admission is recorded on the ticket's own slot, so the unique (ticket, slot) key still lets
 a ticket in once only, and keeps the scanned slot and the reason on the check-in.
 """
 from __future__ import annotations
@@ -133,8 +133,9 @@ REFUSE = "refuse"  # not admitted, with the reason
 @dataclass(frozen=True)
 class Decision:
     action: str
-    result: str  # the response's "result": admitted, already_checked_in, invalid, not_open, wrong_activity, other_slot
+    result: str  # the response's "result": admitted, already_checked_in, invalid, not_open, wrong_activity
     at: datetime
+    code: str = ""  # the response's "reason" for a refusal, as the offline judge says it: other_slot, over, cancelled
     slot_id: int | None = None
     message: LazyText | None = None
     reason: str = ""  # set when admitted anyway
@@ -146,8 +147,8 @@ def kit_state(row: TicketRow) -> str:
     return "none" if row.kit is None else "handed_out"
 
 
-def _refuse(result: str, at: datetime, message: LazyText, slot_id: int | None = None) -> Decision:
-    return Decision(REFUSE, result, at, slot_id=slot_id, message=message)
+def _refuse(result: str, at: datetime, message: LazyText, slot_id: int | None = None, code: str = "") -> Decision:
+    return Decision(REFUSE, result, at, slot_id=slot_id, message=message, code=code)
 
 
 def _local_day(value: datetime, tz: str) -> date:
@@ -166,8 +167,8 @@ def _target(row: TicketRow, scan: Scan, at: datetime) -> Decision | tuple[int, d
         if row.kind == "residency":
             return chosen, other.ends_at, None  # a residency's ticket is good on each of its days
         if not scan.override:
-            return _refuse("other_slot", at, _l("This ticket is for another time of “{title}”: {time}.", title=row.title,
-                                                time=Moment(row.slot_starts, None, row.timezone)), slot_id=chosen)
+            return _refuse("wrong_activity", at, _l("This ticket is for another time of “{title}”: {time}.", title=row.title,
+                                                    time=Moment(row.slot_starts, None, row.timezone)), slot_id=chosen, code="other_slot")
         # Admitted anyway: recorded on the ticket's own slot (once per ticket), judged by the scanned one.
         return row.slot, other.ends_at, other
     if row.kind == "residency" and chosen is None:
@@ -176,7 +177,7 @@ def _target(row: TicketRow, scan: Scan, at: datetime) -> Decision | tuple[int, d
         for s in row.day_slots or ():
             if _local_day(s.starts_at, row.timezone) == day:
                 return s.id, s.ends_at, None
-        return _refuse("not_open", at, _l("This session is over."))
+        return _refuse("not_open", at, _l("This session is over."), code="over")
     return row.slot, row.slot_ends, None
 
 
@@ -194,13 +195,13 @@ def decide(row: TicketRow, scan: Scan, now: datetime, *, grace: timedelta = GRAC
     if row.status != "confirmed":
         return _refuse("invalid", at, _l("This ticket is not confirmed ({status}).", status=Term(row.status)))
     if row.cancelled_at is not None:
-        return _refuse("not_open", at, _l("This activity was cancelled."))
+        return _refuse("not_open", at, _l("This activity was cancelled."), code="cancelled")
     target = _target(row, scan, at)
     if isinstance(target, Decision):
         return target
     slot_id, ends_at, anyway = target
     if at > ends_at + grace:
-        return _refuse("not_open", at, _l("This session is over."))
+        return _refuse("not_open", at, _l("This session is over."), code="over")
     e = row.existing
     if e is None:
         return Decision(ADMIT, "admitted", at, slot_id=slot_id, reason=scan.reason if anyway else "", scanned_slot=anyway)
@@ -243,7 +244,9 @@ def result(d: Decision, row: TicketRow, *, kit_handed_out: bool | None = None) -
                            "program_id": row.program}
     if d.action == REFUSE:
         out["message"] = d.message
-        if d.result == "other_slot":
+        if d.code:
+            out["reason"] = d.code
+        if d.code == "other_slot":
             # Say when the ticket is for: its own slot, in the programme's local time (the offline judge's field names).
             out["slot_id"] = row.scanned_slot.id if row.scanned_slot else None
             out["ticket_slot"] = row.slot
@@ -255,7 +258,7 @@ def result(d: Decision, row: TicketRow, *, kit_handed_out: bool | None = None) -
             out["kit"] = kit_out(row.kit_name, row.party, bool(kit_handed_out))
         if d.scanned_slot is not None:
             out["override"] = True
-            out["reason"] = d.reason
+            out["override_reason"] = d.reason
             out["admitted_to_slot_id"] = d.scanned_slot.id
     elif d.action == REPLAY:
         out["replay"] = True

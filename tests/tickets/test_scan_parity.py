@@ -154,7 +154,7 @@ def _already(results, rows, world):
 
 def _other_slot(results, rows, world):
     r = results[0]
-    assert r["ticket_slot"] == world["slots"][0] and r["slot_id"] == world["slots"][1]
+    assert r["reason"] == "other_slot" and r["ticket_slot"] == world["slots"][0] and r["slot_id"] == world["slots"][1]
     assert r["ticket_slot_starts"].endswith(("+01:00", "+02:00"))
     assert "another time" in r["message"] and not rows["checkin"]
 
@@ -169,7 +169,7 @@ def _residency(results, rows, world):
 
 
 def _over(results, rows, world):
-    assert results[0]["message"] == "This session is over." and not rows["checkin"]
+    assert results[0]["message"] == "This session is over." and results[0]["reason"] == "over" and not rows["checkin"]
 
 
 def _grace(results, rows, world):
@@ -178,7 +178,7 @@ def _grace(results, rows, world):
 
 def _anyway(results, rows, world):
     r = results[0]
-    assert r["override"] is True and r["reason"] == "Missed their time" and r["slot_id"] != r["admitted_to_slot_id"]
+    assert r["override"] is True and r["override_reason"] == "Missed their time" and r["slot_id"] != r["admitted_to_slot_id"]
     assert [(c["override_reason"], c["override_slot"]) for c in rows["checkin"]] == [("Missed their time", r["admitted_to_slot_id"])]
     assert results[1]["result"] == "already_checked_in" and len(rows["checkin"]) == 1
 
@@ -189,8 +189,9 @@ SCENARIOS = [
     Scenario("repeat", [Step("t1"), Step("t1", minutes=3)], ["admitted", "already_checked_in"], True, _already),
     Scenario("replay of the same scan", [Step("t1", scan_id="s-1"), Step("t1", scan_id="s-1", minutes=1)],
              ["admitted", "admitted"], True, lambda res, rows, world: res[1]["replay"] is True or pytest.fail("not a replay")),
-    Scenario("other slot of the same activity", [Step("t1", slot=lambda w: w["slots"][1])], ["other_slot"], True, _other_slot),
-    Scenario("another activity's slot", [Step("t1", slot=lambda w: w["residency_slots"][0])], ["wrong_activity"], True),
+    Scenario("other slot of the same activity", [Step("t1", slot=lambda w: w["slots"][1])], ["wrong_activity"], True, _other_slot),
+    Scenario("another activity's slot", [Step("t1", slot=lambda w: w["residency_slots"][0])], ["wrong_activity"], True,
+             lambda res, rows, world: "reason" not in res[0] or pytest.fail("another activity is not another slot")),
     Scenario("residency day", [Step("residency")], ["admitted"], False, _residency),
     Scenario("cancelled RSVP", [Step("cancelled")], ["invalid"], True),
     Scenario("no kit left", [Step("no_stock")], ["admitted"], True, _no_kit),
