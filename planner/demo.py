@@ -19,7 +19,9 @@ from planner.accounts.tables import User
 from planner.changes import activities as activity_changes
 from planner.changes import programs as program_changes
 from planner.changes import spaces as space_changes
-from planner.inventory import rules as inventory
+from planner.inventory import items as inventory_items
+from planner.inventory import moves as inventory_moves
+from planner.inventory import places as inventory_places
 from planner.programs import team
 from planner.programs.tables import Program
 from planner.rsvps import answers as rsvp_answers
@@ -290,18 +292,18 @@ async def _stock(pid: int, spaces: dict, user: dict, now: datetime) -> dict:
     """Deliveries into the warehouse, kits assembled there and packed onto the spaces' shelves."""
     items = {}
     for key, spec in ITEMS.items():
-        items[key] = await inventory.add_item(pid, {k: spec[k] for k in ("name", "sku", "low_stock_at")}, user=user, now=now)
-        await inventory.move_stock(pid, {"item_id": items[key]["id"], "quantity": spec["receive"], "kind": "receive",
+        items[key] = await inventory_items.add_item(pid, {k: spec[k] for k in ("name", "sku", "low_stock_at")}, user=user, now=now)
+        await inventory_moves.move_stock(pid, {"item_id": items[key]["id"], "quantity": spec["receive"], "kind": "receive",
                                          "reason": "Delivery from the sponsor"}, user=user, now=now)
     kits = {}
     for key, spec in KITS.items():
-        kits[key] = await inventory.add_kit(pid, {"name": spec["name"], "sku": spec["sku"], "items": [
+        kits[key] = await inventory_items.add_kit(pid, {"name": spec["name"], "sku": spec["sku"], "items": [
             {"item_id": items[i]["id"], "quantity": q} for i, q in spec["items"].items()]}, user=user, now=now)
-        await inventory.move_stock(pid, {"item_id": kits[key]["id"], "quantity": spec["assemble"], "kind": "assemble"}, user=user, now=now)
-        warehouse = await inventory.warehouse_id(pid)
+        await inventory_moves.move_stock(pid, {"item_id": kits[key]["id"], "quantity": spec["assemble"], "kind": "assemble"}, user=user, now=now)
+        warehouse = await inventory_places.warehouse_id(pid)
         for space, n in spec["shelves"].items():
-            shelf = await inventory.space_location_id(spaces[space]["id"])
-            await inventory.move_stock(pid, {"item_id": kits[key]["id"], "quantity": n, "kind": "transfer",
+            shelf = await inventory_places.space_location_id(spaces[space]["id"])
+            await inventory_moves.move_stock(pid, {"item_id": kits[key]["id"], "quantity": n, "kind": "transfer",
                                              "location_id": warehouse, "to_location_id": shelf}, user=user, now=now)
     return kits
 

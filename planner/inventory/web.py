@@ -15,7 +15,11 @@ from litestar.response import Redirect, Template
 from planner.clock import utcnow
 from planner.errors import PlannerError
 from planner.i18n import format_date
-from planner.inventory import rules
+from planner.inventory import forecast as inventory_forecast
+from planner.inventory import items as inventory_items
+from planner.inventory import ledger as inventory_ledger
+from planner.inventory import moves as inventory_moves
+from planner.inventory import places as inventory_places
 from planner.programs.rules import get_program, require_role, role_in
 from planner.web_common import as_dict
 
@@ -87,61 +91,61 @@ class InventoryController(Controller):
 
     @post("/programs/{program_id:int}/items", status_code=201)
     async def add_item(self, program_id: int, data: ItemIn, user: User = NoCheck) -> dict[str, Any]:
-        return await rules.add_item(program_id, as_dict(data), user=user, now=utcnow())
+        return await inventory_items.add_item(program_id, as_dict(data), user=user, now=utcnow())
 
     @get("/programs/{program_id:int}/items")
     async def items(self, program_id: int, user: User = NoCheck) -> list[dict[str, Any]]:
-        return await rules.list_items(program_id, user=user)
+        return await inventory_items.list_items(program_id, user=user)
 
     @patch("/items/{item_id:int}")
     async def update_item(self, item_id: int, data: ItemPatch, user: User = NoCheck) -> dict[str, Any]:
-        return await rules.update_item(item_id, as_dict(data), user=user)
+        return await inventory_items.update_item(item_id, as_dict(data), user=user)
 
     @post("/programs/{program_id:int}/kits", status_code=201)
     async def add_kit(self, program_id: int, data: KitIn, user: User = NoCheck) -> dict[str, Any]:
         body = as_dict(data)
         body["items"] = [as_dict(line) for line in data.items]
-        return await rules.add_kit(program_id, body, user=user, now=utcnow())
+        return await inventory_items.add_kit(program_id, body, user=user, now=utcnow())
 
     @get("/programs/{program_id:int}/kits")
     async def kits(self, program_id: int, user: User = NoCheck) -> list[dict[str, Any]]:
-        return await rules.list_kits(program_id, user=user)
+        return await inventory_items.list_kits(program_id, user=user)
 
     @post("/programs/{program_id:int}/locations", status_code=201)
     async def add_location(self, program_id: int, data: LocationIn, user: User = NoCheck) -> dict[str, Any]:
-        return await rules.add_location(program_id, as_dict(data), user=user)
+        return await inventory_places.add_location(program_id, as_dict(data), user=user)
 
     @get("/programs/{program_id:int}/locations")
     async def locations(self, program_id: int, user: User = NoCheck) -> list[dict[str, Any]]:
-        return await rules.list_locations(program_id, user=user)
+        return await inventory_places.list_locations(program_id, user=user)
 
     @post("/programs/{program_id:int}/stock/movements", status_code=201)
     async def move(self, program_id: int, data: MovementIn, user: User = NoCheck) -> Response[dict[str, Any]]:
-        out, created = await rules.move_stock(program_id, as_dict(data), user=user, now=utcnow())
+        out, created = await inventory_moves.move_stock(program_id, as_dict(data), user=user, now=utcnow())
         return Response(out, status_code=201 if created else 200)
 
     @get("/programs/{program_id:int}/stock/movements")
     async def ledger(self, program_id: int, user: User = NoCheck, item_id: int | None = None, location_id: int | None = None,
-                     kind: str | None = None, before_id: int | None = None, limit: int = rules.LEDGER_PAGE) -> list[dict[str, Any]]:
-        return await rules.ledger(program_id, user=user, item_id=item_id, location_id=location_id, kind=kind,
+                     kind: str | None = None, before_id: int | None = None, limit: int = inventory_ledger.LEDGER_PAGE) -> list[dict[str, Any]]:
+        return await inventory_ledger.ledger(program_id, user=user, item_id=item_id, location_id=location_id, kind=kind,
                                   before_id=before_id, limit=limit)
 
     @get("/programs/{program_id:int}/stock/movements.csv", media_type="text/csv")
     async def ledger_csv(self, program_id: int, user: User = NoCheck) -> Response[str]:
-        return _csv(await rules.ledger_csv(program_id, user=user), f"programme-{program_id}-stock-ledger.csv")
+        return _csv(await inventory_ledger.ledger_csv(program_id, user=user), f"programme-{program_id}-stock-ledger.csv")
 
     @get("/programs/{program_id:int}/stock")
     async def stock(self, program_id: int, user: User = NoCheck) -> list[dict[str, Any]]:
-        return await rules.stock(program_id, user=user)
+        return await inventory_ledger.stock(program_id, user=user)
 
     @get("/programs/{program_id:int}/stock.csv", media_type="text/csv")
     async def stock_csv(self, program_id: int, user: User = NoCheck) -> Response[str]:
-        return _csv(await rules.stock_csv(program_id, user=user), f"programme-{program_id}-stock.csv")
+        return _csv(await inventory_ledger.stock_csv(program_id, user=user), f"programme-{program_id}-stock.csv")
 
     @post("/programs/{program_id:int}/stock/deliveries", status_code=201)
     async def delivery(self, program_id: int, data: DeliveryIn, user: User = NoCheck) -> Response[dict[str, Any]]:
         body = as_dict(data)
-        out, created = await rules.import_delivery(
+        out, created = await inventory_moves.import_delivery(
             program_id, data.csv, location_id=body.get("location_id"), ref=body.get("ref"), reason=body.get("reason") or "",
             user=user, now=utcnow(),
         )
@@ -149,7 +153,7 @@ class InventoryController(Controller):
 
     @get("/programs/{program_id:int}/forecast")
     async def forecast(self, program_id: int, user: User = NoCheck) -> dict[str, Any]:
-        return await rules.forecast(program_id, user=user, now=utcnow())
+        return await inventory_forecast.forecast(program_id, user=user, now=utcnow())
 
 
 # ---------------------------------------------------------------- pages
@@ -168,10 +172,10 @@ async def _stock_context(program_id: int, user: User) -> dict:
     return {
         "program": program,
         "role": await role_in(user["id"], program_id),
-        "stock": await rules.stock(program_id, user=user),
-        "items": await rules.list_items(program_id, user=user),
-        "kits": await rules.list_kits(program_id, user=user),
-        "locations": await rules.list_locations(program_id, user=user),
+        "stock": await inventory_ledger.stock(program_id, user=user),
+        "items": await inventory_items.list_items(program_id, user=user),
+        "kits": await inventory_items.list_kits(program_id, user=user),
+        "locations": await inventory_places.list_locations(program_id, user=user),
     }
 
 
@@ -217,21 +221,21 @@ async def stock_action(request: Request, program_id: int, action: str, user: Use
     try:
         data, upload = await _form(request)
         if action == "item":
-            await rules.add_item(program_id, data, user=user, now=now)
+            await inventory_items.add_item(program_id, data, user=user, now=now)
         elif action == "kit":
             lines = []
             for i in range(1, 9):
                 item_id, qty = data.get(f"item_{i}"), data.get(f"quantity_{i}")
                 if item_id:
                     lines.append({"item_id": item_id, "quantity": qty or 1})
-            await rules.add_kit(program_id, {**data, "items": lines}, user=user, now=now)
+            await inventory_items.add_kit(program_id, {**data, "items": lines}, user=user, now=now)
         elif action == "location":
-            await rules.add_location(program_id, data, user=user)
+            await inventory_places.add_location(program_id, data, user=user)
         elif action == "movement":
-            _, created = await rules.move_stock(program_id, data, user=user, now=now)
+            _, created = await inventory_moves.move_stock(program_id, data, user=user, now=now)
             message = data.get("kind") if created else "repeated"
         elif action == "delivery":
-            _, created = await rules.import_delivery(
+            _, created = await inventory_moves.import_delivery(
                 program_id, upload or data.get("csv") or "", location_id=data.get("location_id") or None,
                 ref=data.get("ref") or None, reason=data.get("reason") or "", user=user, now=now,
             )
@@ -252,16 +256,16 @@ async def ledger_page(request: Request, program_id: int, user: User = NoCheck, i
     _need(user)
     program = await get_program(program_id, user=user)
     page_size = 100
-    rows = await rules.ledger(program_id, user=user, item_id=item_id, location_id=location_id, kind=kind or None,
+    rows = await inventory_ledger.ledger(program_id, user=user, item_id=item_id, location_id=location_id, kind=kind or None,
                               before_id=before_id, limit=page_size + 1)
     more = len(rows) > page_size
     rows = rows[:page_size]
     filters = {k: v for k, v in {"item_id": item_id, "location_id": location_id, "kind": kind}.items() if v not in (None, "")}
     older = f"?{urlencode({**filters, 'before_id': rows[-1]['id']})}" if more and rows else None
-    items = await rules.list_items(program_id, user=user) + await rules.list_kits(program_id, user=user)
+    items = await inventory_items.list_items(program_id, user=user) + await inventory_items.list_kits(program_id, user=user)
     return _page("inventory/ledger.html", user, program=program, rows=rows, older=older, filters=filters,
                  items=sorted(items, key=lambda i: i["name"].lower()),
-                 locations=await rules.list_locations(program_id, user=user), kinds=rules.API_KINDS,
+                 locations=await inventory_places.list_locations(program_id, user=user), kinds=inventory_moves.API_KINDS,
                  first_page=before_id is None)
 
 
@@ -269,7 +273,7 @@ async def ledger_page(request: Request, program_id: int, user: User = NoCheck, i
 async def forecast_page(request: Request, program_id: int, user: User = NoCheck, day: str | None = None) -> Template:
     _need(user)
     program = await get_program(program_id, user=user)
-    data = await rules.forecast(program_id, user=user, now=utcnow())
+    data = await inventory_forecast.forecast(program_id, user=user, now=utcnow())
     try:
         chosen = date.fromisoformat(day).isoformat() if day else None
     except ValueError:

@@ -10,7 +10,7 @@ from litestar.response import Redirect, Template
 from planner.changes import programs as program_changes
 from planner.clock import utcnow
 from planner.errors import PlannerError
-from planner.inventory import rules as inventory
+from planner.inventory import items as inventory_items
 from planner.programs import rules as program_rules
 from planner.programs import team
 from planner.programs.rules import role_in
@@ -60,7 +60,7 @@ async def program_context(program_id: int, user: User) -> dict:
         a["waiting"] = sum(s["waiting"] for s in a["slots"])
         a["seats"] = sum(s["capacity"] for s in a["slots"]) if a["kind"] == "activation" else a["capacity"]
     members = await team.list_members(program_id, user=user) if role == "organizer" else []
-    kits = await inventory.list_kits(program_id, user=user)
+    kits = await inventory_items.list_kits(program_id, user=user)
     review = await review_status(program_id) if role == "organizer" else None
     return {"program": program, "role": role, "spaces": spaces, "hosts": hosts, "activities": activities, "members": members,
             "kits": kits, "resources_review": review}

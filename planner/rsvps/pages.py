@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 from planner.changes import activities as activity_changes
 from planner.clock import utcnow
 from planner.errors import PlannerError
-from planner.inventory import rules as inventory
+from planner.inventory import items as inventory_items
 from planner.programs import rules as program_rules
 from planner.programs.pages import role_of
 from planner.rsvps import answers as rsvp_answers
@@ -66,7 +66,7 @@ async def activity_manage(request: Request, activity_id: int, user: User = NoChe
     space = await Space.select(Space.name).where(Space.id == activity["space_id"]).first()
     seats = sum(s["capacity"] for s in activity["slots"]) if activity["kind"] == "activation" else activity["capacity"]
     confirmed = sum(s["confirmed"] for s in activity["slots"])
-    kit = next((k for k in await inventory.list_kits(program["id"], user=user) if k["id"] == activity["kit_id"]), None)
+    kit = next((k for k in await inventory_items.list_kits(program["id"], user=user) if k["id"] == activity["kit_id"]), None)
     undo_until = None
     if activity["cancelled"] and organizer:
         row = await sched_activities.activity_row(activity_id)

@@ -2,7 +2,7 @@
 import asyncio
 import random
 
-from planner.inventory import rules
+from planner.inventory import ledger as inventory_ledger
 from planner.inventory.tables import StockLevel, StockMovement
 
 from .helpers import inventory, item, move, on_hand
@@ -23,7 +23,7 @@ async def test_concurrent_transfers_out_of_one_location_never_overdraw(api, setu
     assert await on_hand(api, pid, plugs["id"], inv["warehouse"]) == 0
     assert await on_hand(api, pid, plugs["id"], inv["shelf"]) == 10
     assert await StockMovement.count().where(StockMovement.kind == "transfer") == 20
-    assert await rules.ledger_mismatches(pid) == []
+    assert await inventory_ledger.ledger_mismatches(pid) == []
 
 
 async def test_concurrent_receives_into_a_new_location_create_one_level_row(api, setup):
@@ -36,7 +36,7 @@ async def test_concurrent_receives_into_a_new_location_create_one_level_row(api,
     assert [r.status_code for r in results] == [201] * 20
     assert await StockLevel.count() == 1
     assert await on_hand(api, pid, plugs["id"], inv["shelf"]) == 40
-    assert await rules.ledger_mismatches(pid) == []
+    assert await inventory_ledger.ledger_mismatches(pid) == []
 
 
 async def test_concurrent_mixed_movements_keep_the_ledger_equal_to_stock(api, setup):
@@ -70,7 +70,7 @@ async def test_concurrent_mixed_movements_keep_the_ledger_equal_to_stock(api, se
     results = await asyncio.gather(*calls)
     assert {r.status_code for r in results} <= {201, 409}, [r.text for r in results if r.status_code not in (201, 409)]
     assert any(r.status_code == 201 for r in results) and any(r.status_code == 409 for r in results)
-    assert await rules.ledger_mismatches(pid) == []
+    assert await inventory_ledger.ledger_mismatches(pid) == []
     levels = await StockLevel.select(StockLevel.on_hand)
     assert all(lv["on_hand"] >= 0 for lv in levels)
     for r in (await api.get(f"/api/programs/{pid}/stock")).json():

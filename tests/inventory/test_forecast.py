@@ -3,7 +3,7 @@ from datetime import datetime, timezone
 
 from planner.accounts.tables import User
 from planner.db import write_transaction
-from planner.inventory import rules
+from planner.inventory import forecast as inventory_forecast
 from planner.inventory.handout import hand_out
 
 from .helpers import inventory, item, move
@@ -103,10 +103,10 @@ async def test_kits_handed_out_today_count_as_demand_met_and_past_days_need_no_p
         async with write_transaction():
             assert (await hand_out(item_id=kit["id"], quantity=1, program_id=pid, low_stock_at=0, space_id=inv["space_id"],
                                    ref=f"checkin:{n}", user_id=None, now=during)).handed_out
-    data = await rules.forecast(pid, user=organizer, now=during)
+    data = await inventory_forecast.forecast(pid, user=organizer, now=during)
     row = _row(data, "2027-07-02", "Wellness tent")
     assert (row["demand"], row["handed_out"], row["need"], row["available"], row["shortfall"]) == (5, 2, 3, 3, 0)
     assert data["days"][0]["today"] is True
     after = datetime(2027, 7, 4, 15, 0, tzinfo=timezone.utc)
-    data = await rules.forecast(pid, user=organizer, now=after)
+    data = await inventory_forecast.forecast(pid, user=organizer, now=after)
     assert data["days"][0]["past"] is True and data["shortfall"] == 0

@@ -4,7 +4,8 @@ import io
 from datetime import datetime, timezone
 
 from planner.db import write_transaction
-from planner.inventory import rules
+from planner.inventory import ledger as inventory_ledger
+from planner.inventory import places as inventory_places
 from planner.inventory.handout import hand_out
 from planner.inventory.levels import after_taking, crossed_low
 from planner.inventory.tables import Location, StockMovement
@@ -14,7 +15,7 @@ from .helpers import inventory, item, move, on_hand, written
 
 
 async def _ledger_matches(api, pid):
-    assert await rules.ledger_mismatches(pid) == []
+    assert await inventory_ledger.ledger_mismatches(pid) == []
     rows = (await api.get(f"/api/programs/{pid}/stock", expect=200)).json()
     for r in rows:
         moved = await StockMovement.select(StockMovement.quantity).where(StockMovement.item == r["item_id"])
@@ -232,7 +233,7 @@ async def test_hand_out_helper_for_check_in(api, setup):
     plugs = await item(api, pid, "Earplugs")
     kit = (await api.post(f"/api/programs/{pid}/kits", {"name": "Calm kit", "low_stock_at": 1, "items": [{"item_id": plugs["id"], "quantity": 1}]}, expect=201)).json()
     await move(api, pid, item_id=kit["id"], quantity=2, kind="receive", location_id=inv["shelf"])
-    assert await rules.space_location_id(inv["space_id"]) == inv["shelf"]
+    assert await inventory_places.space_location_id(inv["space_id"]) == inv["shelf"]
     now = datetime(2027, 7, 2, 14, 0, tzinfo=timezone.utc)
     results = []
     for n in range(3):
@@ -252,8 +253,8 @@ async def test_space_location_id_creates_a_missing_shelf(api, setup):
     inv = await inventory(api, setup)
     await Location.delete().where(Location.id == inv["shelf"])
     assert await Location.count().where(Location.space == inv["space_id"]) == 0
-    new = await rules.space_location_id(inv["space_id"])
-    assert await rules.space_location_id(inv["space_id"]) == new
+    new = await inventory_places.space_location_id(inv["space_id"])
+    assert await inventory_places.space_location_id(inv["space_id"]) == new
     assert await Location.count().where(Location.space == inv["space_id"]) == 1
 
 
