@@ -47,7 +47,7 @@ from planner.templating import configure_engine
 from planner.throttle.web import GuessCounter, check_guesses
 from planner.tickets import live_web, scanner_web
 from planner.tickets import web as tickets_web
-from planner.tickets.live import channels_plugin
+from planner.tickets.channels import channels_plugin
 from planner.web_common import provide_user
 
 log = logging.getLogger("planner")

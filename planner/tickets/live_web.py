@@ -19,7 +19,9 @@ from litestar.response.sse import ServerSentEventMessage
 from planner.clock import utcnow
 from planner.errors import PlannerError
 from planner.programs.rules import require_role
-from planner.tickets import live, presence, walkin
+from planner.tickets import channels as tickets_channels
+from planner.tickets import counts as tickets_counts
+from planner.tickets import presence, walkin
 from planner.web_common import as_dict
 
 log = logging.getLogger("planner.live")
@@ -67,7 +69,7 @@ def _day(value: str | None) -> str | None:
 
 @get("/programs/{program_id:int}/live", include_in_schema=False)
 async def dashboard_page(program_id: int, user: User = NoCheck, day: str | None = None) -> Template:
-    status = await live.live_status(program_id, user=user, day=_day(day), now=utcnow())
+    status = await tickets_counts.live_status(program_id, user=user, day=_day(day), now=utcnow())
     query = f"?day={status['day']}" if day else ""
     return _page("tickets/dashboard.html", user, status=status, days=[date.fromisoformat(d) for d in status["days"]],
                  today=date.fromisoformat(status["day"]),
@@ -76,7 +78,7 @@ async def dashboard_page(program_id: int, user: User = NoCheck, day: str | None 
 
 @get("/api/programs/{program_id:int}/live", tags=["live"], summary="Live check-in counts of one day")
 async def live_status(program_id: int, user: User = NoCheck, day: str | None = None) -> dict[str, Any]:
-    return await live.live_status(program_id, user=user, day=_day(day), now=utcnow())
+    return await tickets_counts.live_status(program_id, user=user, day=_day(day), now=utcnow())
 
 
 @get("/api/programs/{program_id:int}/live/events", tags=["live"], summary="Live check-in counts as server-sent events")
@@ -86,7 +88,7 @@ async def live_events(request: Request, program_id: int, user: User = NoCheck, d
     minutes `event: reconnect` and the stream ends (EventSource reconnects by itself)."""
     await require_role(user, program_id, "organizer", "staff")
     chosen = _day(day)
-    plugin = live.running_plugin(request.app)
+    plugin = tickets_channels.running_plugin(request.app)
     if plugin is None:
         raise ServiceUnavailableException("Live updates are not available on this server; the dashboard refreshes every 10 seconds instead.")
     return ServerSentEvent(_events(plugin, program_id, user, chosen), retry_duration=3000)
@@ -96,7 +98,7 @@ async def _events(plugin: Any, program_id: int, user: User, day: str | None) -> 
     n = 0
     ends = time.monotonic() + STREAM_SECONDS
     try:
-        async with contextlib.aclosing(live.status_updates(plugin, program_id, user=user, day=day, clock=utcnow)) as updates:
+        async with contextlib.aclosing(tickets_channels.status_updates(plugin, program_id, user=user, day=day, clock=utcnow)) as updates:
             async for status, changed in updates:
                 n += 1
                 yield ServerSentEventMessage(event="status", id=n, data=msgspec.json.encode({"status": status, "changed": changed}).decode())
@@ -124,7 +126,7 @@ async def presence_get(space_id: int, user: User = NoCheck) -> dict[str, Any]:
 async def presence_post(request: Request, space_id: int, data: PresenceIn, user: User = NoCheck) -> dict[str, Any]:
     out = await presence.move(space_id, as_dict(data), user=user, device=_device(request), now=utcnow())
     if out["changed"]:
-        await live.publish_checkin(request.app, out["program_id"], {"kind": "presence", "space_id": out["space_id"]})
+        await tickets_channels.publish_checkin(request.app, out["program_id"], {"kind": "presence", "space_id": out["space_id"]})
     return out
 
 
@@ -151,7 +153,7 @@ async def presence_form(request: Request, space_id: int, data: dict[str, Any] = 
                      refused=(exc.extra or {}).get("result") == "full", scan_id=form["scan_id"] or secrets.token_urlsafe(12),
                      message=None)
     if out["changed"]:
-        await live.publish_checkin(request.app, out["program_id"], {"kind": "presence", "space_id": out["space_id"]})
+        await tickets_channels.publish_checkin(request.app, out["program_id"], {"kind": "presence", "space_id": out["space_id"]})
     return Redirect(f"/spaces/{space_id}/presence?m={form['direction']}", status_code=303)
 
 
@@ -161,7 +163,7 @@ async def presence_form(request: Request, space_id: int, data: dict[str, Any] = 
 async def walkin_post(request: Request, activity_id: int, data: WalkinIn, user: User = NoCheck) -> dict[str, Any]:
     out = await walkin.admit_walkin(activity_id, as_dict(data), user=user, device=_device(request), now=utcnow())
     if not out.get("replay"):
-        await live.publish_checkin(request.app, out["program_id"], {
+        await tickets_channels.publish_checkin(request.app, out["program_id"], {
             "kind": "checkin", "items": [{"activity_id": out["activity"]["id"], "slot_id": out["slot_id"], "party": out["party"]}]})
     return out
 

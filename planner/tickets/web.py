@@ -18,7 +18,8 @@ from planner.resources.tables import SupportResource
 from planner.rsvps.booking import guest_rsvp
 from planner.rsvps.tables import Rsvp
 from planner.scheduling.tables import Activity, Slot, Space
-from planner.tickets import live, qr, rules
+from planner.tickets import channels as tickets_channels
+from planner.tickets import qr, rules
 from planner.web_common import current_user
 
 UNSET = msgspec.UNSET
@@ -62,14 +63,14 @@ class CheckinController(Controller):
         else:
             result = await rules.scan_one(item, user=await current_user(request), device=device, now=utcnow())
         # The scan's transaction has committed: tell open dashboards (queued only; never raises).
-        await live.publish_scans(request.app, [result])
+        await tickets_channels.publish_scans(request.app, [result])
         return result
 
     @post("/batch", status_code=200)
     async def batch(self, request: Request, data: BatchIn, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
         device = _device(request, data.device if data.device is not UNSET else None)
         results = await rules.scan_batch(data.scans, user=user, device=device, now=utcnow())
-        await live.publish_scans(request.app, results)
+        await tickets_channels.publish_scans(request.app, results)
         return {"results": results}
 
 

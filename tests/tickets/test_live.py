@@ -12,7 +12,8 @@ from datetime import datetime, timezone
 import pytest
 
 from planner.inventory.tables import Item, Location, StockLevel
-from planner.tickets import live
+from planner.tickets import channels as tickets_channels
+from planner.tickets import counts as tickets_counts
 from tests.conftest import ENGINE, Api, make_user
 
 DAY = "2027-07-02"
@@ -24,11 +25,11 @@ def build_app(monkeypatch):
     from planner.settings import get_settings
 
     app = app_module.create_app(run_worker=False)
-    if live.plugin_of(app) is None:
+    if tickets_channels.plugin_of(app) is None:
         original = app_module.Litestar
 
         def with_channels(**kw):
-            return original(**{**kw, "plugins": [*(kw.get("plugins") or []), live.channels_plugin(get_settings())]})
+            return original(**{**kw, "plugins": [*(kw.get("plugins") or []), tickets_channels.channels_plugin(get_settings())]})
 
         monkeypatch.setattr(app_module, "Litestar", with_channels)
         app = app_module.create_app(run_worker=False)
@@ -47,7 +48,7 @@ async def running(app, hooks=True):
     for hook in app.on_startup if hooks else []:
         await hook()
     try:
-        async with live.plugin_of(app):
+        async with tickets_channels.plugin_of(app):
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver.local") as c:
                 yield c
     finally:
@@ -207,15 +208,15 @@ async def test_live_status_no_shows_once_a_slot_has_ended(api, setup, client):
 
     user = await user_by_id((await User.select(User.id).where(User.email == "organizer@example.org").first())["id"])
     at_1030 = datetime(2027, 7, 2, 14, 30, tzinfo=timezone.utc)  # 10:30 in New York
-    status = await live.live_status(pid, user=user, day=DAY, now=at_1030)
+    status = await tickets_counts.live_status(pid, user=user, day=DAY, now=at_1030)
     m = row(status, a["id"])
     assert [(s["id"], s["checked_in"], s["expected"], s["no_shows"], s["ended"]) for s in m["slots"]] == [
         (s1, 1, 2, 1, True), (s2, 0, 1, None, False), (s3, 0, 0, None, False)]
     assert counts(m) == {"checked_in": 1, "expected": 3, "no_shows": 1, "waitlist": 0, "kits": 0}
-    after = await live.live_status(pid, user=user, day=DAY, now=datetime(2027, 7, 2, 16, 0, tzinfo=timezone.utc))
+    after = await tickets_counts.live_status(pid, user=user, day=DAY, now=datetime(2027, 7, 2, 16, 0, tzinfo=timezone.utc))
     assert row(after, a["id"])["no_shows"] == 2 and after["totals"]["no_shows"] == 2
     # Without a day: today in the programme's zone (kept within the programme's dates).
-    today = await live.live_status(pid, user=user, now=datetime(2027, 7, 3, 3, 0, tzinfo=timezone.utc))
+    today = await tickets_counts.live_status(pid, user=user, now=datetime(2027, 7, 3, 3, 0, tzinfo=timezone.utc))
     assert today["day"] == DAY  # 23:00 on 2 July in New York
 
 
@@ -292,11 +293,11 @@ async def test_event_stream_sends_the_status_then_each_change(api, setup, client
 
         # A ticket scan: tickets/web.py publishes its results like this once the scan's transaction has committed.
         scan = (await api.post("/api/checkins", {"code": booked["ticket"]["code"]}, expect=200)).json()
-        await live.publish_scans(app, [scan])
+        await tickets_channels.publish_scans(app, [scan])
         event, msg = await s.next()
         assert counts(row(msg["status"], a["id"]))["checked_in"] == 2 and a["id"] in msg["changed"]
     # Leaving the stream unsubscribed it: no dashboard is left listening.
-    assert not live.plugin_of(app)._channels.get(live.channel_for(pid))
+    assert not tickets_channels.plugin_of(app)._channels.get(tickets_channels.channel_for(pid))
 
 
 async def test_event_stream_coalesces_a_burst_and_beats_when_idle(api, setup, client, app, monkeypatch):
@@ -311,7 +312,7 @@ async def test_event_stream_coalesces_a_burst_and_beats_when_idle(api, setup, cl
             _, msg = await s.next()
             seen = row(msg["status"], a["id"])["checked_in"]
         assert seen == 6
-    monkeypatch.setattr(live, "REFRESH_SECONDS", 0.2)
+    monkeypatch.setattr(tickets_channels, "REFRESH_SECONDS", 0.2)
     async with EventStream(app, f"/api/programs/{pid}/live/events?day={DAY}", token=api.token) as s:
         await s.next()
         event, msg = await s.next(timeout=3)  # nothing moved: the status comes again as a heartbeat
@@ -323,7 +324,7 @@ async def test_event_stream_survives_a_malformed_message(api, setup, client, app
     a = await api.activity(pid, sid, title="Breathwork", capacity=5)
     async with EventStream(app, f"/api/programs/{pid}/live/events?day={DAY}", token=api.token) as s:
         await s.next()
-        live.plugin_of(app).publish(b'{"items": [{"no": "activity"}]} and more', live.channel_for(pid))
+        tickets_channels.plugin_of(app).publish(b'{"items": [{"no": "activity"}]} and more', tickets_channels.channel_for(pid))
         _, msg = await s.next()
         assert msg["changed"] == []
         await api.post(f"/api/activities/{a['id']}/walkins", {}, expect=201)
@@ -340,7 +341,7 @@ async def test_event_stream_ends_after_a_while_so_servers_can_restart(api, setup
         assert (await s.next())[0] == "status"
         assert (await s.next())[0] == "reconnect"
         assert (await s.body()) == b""  # the response is complete
-    assert not live.plugin_of(app)._channels.get(live.channel_for(pid))
+    assert not tickets_channels.plugin_of(app)._channels.get(tickets_channels.channel_for(pid))
 
 
 async def test_event_stream_ends_when_the_role_is_taken_away(api, setup, client, app, monkeypatch):
@@ -348,7 +349,7 @@ async def test_event_stream_ends_when_the_role_is_taken_away(api, setup, client,
 
     pid = setup["program"]["id"]
     staff = await other_user(client, api, "door@example.org", pid)
-    monkeypatch.setattr(live, "REFRESH_SECONDS", 0.2)
+    monkeypatch.setattr(tickets_channels, "REFRESH_SECONDS", 0.2)
     async with EventStream(app, f"/api/programs/{pid}/live/events", token=staff.token) as s:
         await s.next()
         await Membership.delete().where(Membership.role == "staff")
@@ -359,7 +360,7 @@ async def test_event_stream_ends_when_the_role_is_taken_away(api, setup, client,
 async def test_a_failing_publish_never_breaks_a_walkin_and_later_updates_still_flow(api, setup, client, app, monkeypatch):
     pid, sid = setup["program"]["id"], setup["space"]["id"]
     a = await api.activity(pid, sid, title="Breathwork", capacity=5)
-    plugin = live.plugin_of(app)
+    plugin = tickets_channels.plugin_of(app)
     backend = plugin._backend
 
     async def broken(*args, **kw):
@@ -386,17 +387,17 @@ async def test_event_stream_needs_the_plugin_running(api, setup, client, monkeyp
     async with EventStream(idle, f"/api/programs/{setup['program']['id']}/live/events", token=api.token) as s:
         assert s.status == 503
         assert "refreshes every 10 seconds" in json.loads(await s.body())["detail"]
-    await live.publish_checkin(idle, setup["program"]["id"], {"kind": "checkin"})  # a no-op, not an error
+    await tickets_channels.publish_checkin(idle, setup["program"]["id"], {"kind": "checkin"})  # a no-op, not an error
 
 
 async def test_scan_results_that_name_their_programme_are_published_as_they_are(api, setup, client, app):
     pid = setup["program"]["id"]
-    plugin = live.plugin_of(app)
-    async with plugin.start_subscription(live.channel_for(pid)) as sub:
+    plugin = tickets_channels.plugin_of(app)
+    async with plugin.start_subscription(tickets_channels.channel_for(pid)) as sub:
         results = [{"result": "admitted", "activity": {"id": 424242}, "slot_id": 7, "party": 2, "program_id": pid},
                    {"result": "admitted", "activity": {"id": 424242}, "replay": True, "program_id": pid},
                    {"result": "already_checked_in", "activity": {"id": 424242}, "program_id": pid}]
-        await live.publish_scans(app, results)
+        await tickets_channels.publish_scans(app, results)
         message = await asyncio.wait_for(sub.iter_events().__anext__(), 5)
     # Only the new admission; no lookup was needed for an activity that does not even exist.
     assert json.loads(message) == {"kind": "checkin", "items": [{"activity_id": 424242, "slot_id": 7, "party": 2}]}
@@ -405,8 +406,8 @@ async def test_scan_results_that_name_their_programme_are_published_as_they_are(
 async def test_channels_backend_follows_the_engine():
     from planner.settings import get_settings
 
-    plugin = live.channels_plugin(get_settings())
-    expected = live.MemoryBackend if ENGINE == "sqlite" else live.PostgresNotifyBackend
+    plugin = tickets_channels.channels_plugin(get_settings())
+    expected = tickets_channels.MemoryBackend if ENGINE == "sqlite" else tickets_channels.PostgresNotifyBackend
     assert type(plugin._backend) is expected
 
 
@@ -434,7 +435,7 @@ async def test_dashboards_hear_again_after_the_listen_connection_drops(api, setu
 
     pid, sid = setup["program"]["id"], setup["space"]["id"]
     a = await api.activity(pid, sid, title="Breathwork", capacity=5)
-    backend = live.plugin_of(app)._backend
+    backend = tickets_channels.plugin_of(app)._backend
     async with EventStream(app, f"/api/programs/{pid}/live/events?day={DAY}", token=api.token) as s:
         await s.next()
         old = backend._listener_conn
