@@ -19,15 +19,19 @@ User = dict | None
 NoCheck = Dependency(skip_validation=True)
 PRIVATE = {"cache-control": "private, no-cache", "referrer-policy": "no-referrer"}
 
-# What the service worker keeps for offline use, besides the page itself.
-SCANNER_ASSETS = (
+# What the service worker keeps for offline use, besides the page itself: every module of the scanner
+# (static/js/scanner/*.js, found on disk so that a new module is kept too).
+SCANNER_FILES = (
     "css/planner.css",
     "css/scanner.css",
-    "js/scanner-offline.js",
-    "js/scanner.js",
     "js/scanner-decoder.js",
     "vendor/jsqr/jsQR.js",
 )
+
+
+def scanner_assets() -> tuple[str, ...]:
+    modules = sorted(p.relative_to(asset_dir("static")).as_posix() for p in (asset_dir("static") / "js" / "scanner").glob("*.js"))
+    return (*SCANNER_FILES, *modules)
 
 
 @get("/scan", include_in_schema=False)
@@ -48,11 +52,12 @@ def _worker_source() -> bytes:
     """The service worker with a version made from the files it caches: a change to any of them installs afresh."""
     static = asset_dir("static")
     digest = hashlib.sha256()
-    for name in ("js/scanner-sw.js", *SCANNER_ASSETS):
+    assets = scanner_assets()
+    for name in ("js/scanner-sw.js", *assets):
         digest.update((static / name).read_bytes())
     source = (static / "js" / "scanner-sw.js").read_bytes()
-    assets = msgspec.json.encode([f"/static/{name}" for name in SCANNER_ASSETS])
-    return source.replace(b"__VERSION__", digest.hexdigest()[:16].encode()).replace(b'["__ASSETS__"]', assets)
+    listed = msgspec.json.encode([f"/static/{name}" for name in assets])
+    return source.replace(b"__VERSION__", digest.hexdigest()[:16].encode()).replace(b'["__ASSETS__"]', listed)
 
 
 @get("/scan-sw.js", include_in_schema=False)

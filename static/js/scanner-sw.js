@@ -10,10 +10,13 @@ var ASSETS = ["__ASSETS__"];
 var PAGE = "/scan";
 var PAGE_WAIT_MS = 4000;
 
-function keepPage(cache, response) {
+// The page is kept as /scan and, for another day (/scan?day=...), under its own address too, so that an
+// offline reload of that address shows that day's list.
+function keepPage(cache, response, url) {
   // Only a real page: after an expired login the answer is the login form, reached by a redirect.
-  if (response && response.ok && !response.redirected && response.type === "basic") return cache.put(PAGE, response);
-  return Promise.resolve();
+  if (!response || !response.ok || response.redirected || response.type !== "basic") return Promise.resolve();
+  var own = url && new URL(url).search ? cache.put(url, response.clone()) : Promise.resolve();
+  return Promise.all([own, cache.put(PAGE, response)]);
 }
 
 self.addEventListener("install", function (event) {
@@ -39,13 +42,14 @@ self.addEventListener("activate", function (event) {
 function page(request) {
   return caches.open(CACHE).then(function (cache) {
     var network = fetch(request).then(function (r) {
-      keepPage(cache, r.clone());
+      keepPage(cache, r.clone(), request.url);
       return r;
     });
     var late = new Promise(function (resolve) { setTimeout(resolve, PAGE_WAIT_MS); });
     return Promise.race([network.catch(function () { return null; }), late]).then(function (r) {
       if (r) return r;
-      return cache.match(PAGE).then(function (kept) { return kept || network; });
+      return cache.match(request.url).then(function (own) { return own || cache.match(PAGE); })
+        .then(function (kept) { return kept || network; });
     });
   });
 }

@@ -62,7 +62,7 @@ async def test_every_get_route_sends_the_security_headers(app, api, setup, clien
         _check(stream, f"/api/programs/{pid}/live/events")
     # Anonymous, unknown paths, static files, and errors raised before any handler.
     async with client_from(app, "198.51.100.9") as anonymous:
-        for path in ("/no/such/page", "/static/css/planner.css", "/static/js/scanner.js", "/login", "/health", "/schema/openapi.json"):
+        for path in ("/no/such/page", "/static/css/planner.css", "/static/js/scanner/main.js", "/login", "/health", "/schema/openapi.json"):
             resp = await anonymous.get(path, headers={"Accept": "text/html"})
             _check(resp, path)
         resp = await anonymous.post("/api/programs", content=b"{not json", headers={"Content-Type": "application/json"})

@@ -1,4 +1,4 @@
-"""The scanner's offline judgement (static/js/scanner-offline.js) agrees with the server's: for each code, what the
+"""The scanner's offline judgement (static/js/scanner/pack.js) agrees with the server's: for each code, what the
 page decides from the pack, and the slot it would send, give the same result when the server judges them."""
 from __future__ import annotations
 
@@ -14,11 +14,13 @@ from tests.browser.conftest import _local, add_staff, rsvp, seed_running_activit
 pytestmark = pytest.mark.browser
 
 JUDGE = """async ([pack, activityId, chosen, codes]) => {
-  const P = new ScannerOffline.Pack({ key: "test", body: pack });
+  // By URL, as the scanner page loads it: the Content-Security-Policy refuses inline scripts.
+  const { Pack, hashCode } = await import("/static/js/scanner/pack.js");
+  const P = new Pack({ key: "test", body: pack });
   const a = P.activities.get(activityId);
   const out = [];
   for (const code of codes) {
-    const hash = await ScannerOffline.hashCode(code, P.hashBytes);
+    const hash = await hashCode(code, P.hashBytes);
     const r = P.judge(hash, a, chosen, a.slots[0].id, Date.now(), []);
     out.push({ hash, result: r.result, slot_id: r.slot_id === undefined ? null : r.slot_id });
   }
@@ -57,8 +59,6 @@ async def test_offline_judgement_matches_the_server(live_server, browser):
     page = await context.new_page()
     try:
         await page.goto(f"{live_server.base_url}/health")  # a secure context, for Web Crypto
-        # By URL, as the scanner page loads it: the Content-Security-Policy refuses inline scripts.
-        await page.add_script_tag(url=f"{live_server.base_url}/static/js/scanner-offline.js")
         codes = [t["ticket"]["code"] for t in (t_first, t_second, t_done, t_yoga)] + ["no-such-ticket"]
         any_slot = await page.evaluate(JUDGE, [pack, massage["id"], None, codes])
         second_chosen = await page.evaluate(JUDGE, [pack, massage["id"], second_slot, [t_first["ticket"]["code"]]])

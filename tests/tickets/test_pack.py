@@ -150,7 +150,7 @@ async def test_scan_page_needs_a_login_and_serves_its_worker(api, client):
     w = await client.get("/scan-sw.js")
     assert w.status_code == 200
     assert w.headers["content-type"].startswith("text/javascript")
-    assert "__VERSION__" not in w.text and "/static/js/scanner.js" in w.text
+    assert "__VERSION__" not in w.text and "/static/js/scanner/main.js" in w.text and "/static/js/scanner/pack.js" in w.text
 
 
 async def test_scan_page_renders_for_staff(api, client):
@@ -162,7 +162,7 @@ async def test_scan_page_renders_for_staff(api, client):
     page = await client.get("/scan", headers={"accept": "text/html"})
     assert page.status_code == 200
     assert 'id="scanner-data"' in page.text and "Breathwork" in page.text
-    assert "/static/js/scanner.js" in page.text
+    assert '<script type="module" src="/static/js/scanner/main.js">' in page.text
 
 
 async def _csrf(client) -> str:
