@@ -69,6 +69,7 @@ export function startCamera() {
       return video.play().then(makeDecoder).then(() => { message(""); root.dataset.camera = "on"; tick(); });
     })
     .catch((e) => {
+      if (!cam.on) { message(""); return; }   // stopped by staff while starting: nothing went wrong
       cam.on = false; setButton();
       message(e && (e.name === "NotAllowedError" || e.name === "SecurityError") ? T.cameraBlocked : T.cameraNone);
     });

@@ -15,8 +15,12 @@ export function onShow(fn) { listeners.push(fn); }
 function line(id, text) { $(id).textContent = text || ""; $(id).hidden = !text; }
 
 // A ticket of the activity being scanned, but for another of its slots: the one case staff may admit anyway.
+// The server answers "other_slot" (older servers: "wrong_activity" naming this activity); the pack judges
+// "wrong_activity" with the reason "other_slot".
 export function isOtherSlot(res) {
-  if (!res || res.result !== "wrong_activity") return false;
+  if (!res) return false;
+  if (res.result === "other_slot") return true;
+  if (res.result !== "wrong_activity") return false;
   if (res.reason === "other_slot") return true;
   return !!(res.activity && state.activity && res.activity.id === state.activity.id);
 }
@@ -45,7 +49,7 @@ function detailFor(res, a, opts) {
   if (res.result === "already_checked_in") {
     return fmt(T.alreadyDetail, { time: timeIn(res.checked_in_at, tz), device: res.device || T.aScanner });
   }
-  if (res.result === "wrong_activity") {
+  if (res.result === "wrong_activity" || res.result === "other_slot") {
     const starts = isOtherSlot(res) ? ticketSlotStarts(res, opts) : null;
     if (starts) return fmt(T.forSlot, { time: timeIn(starts, tz) });
     if (res.message) return res.message;
