@@ -2,7 +2,7 @@
 admitting them (online; offline the device's guest list is searched but holds no codes), admitting anyway a
 ticket for another slot of the same activity with a reason, and an offline reload that keeps what was chosen.
 Screenshots at 360 and 1280 px of the search results and the admit-anyway prompt (PLANNER_SCREENSHOTS=folder
-keeps them)."""
+keeps them), each state audited with axe."""
 from __future__ import annotations
 
 import os
@@ -15,6 +15,7 @@ import pytest
 from playwright.async_api import expect
 
 from tests.browser.conftest import add_staff, login, rsvp, seed_running_activity
+from tests.browser.test_accessibility import axe_problems
 
 pytestmark = pytest.mark.browser
 
@@ -231,12 +232,16 @@ async def test_screens_of_search_results_and_admit_anyway(live_server, browser, 
         r = await c.get("/api/scanner/search", params={"activity_id": aid, "q": "zz"})
     search_online = r.status_code not in (404, 405)
 
-    context = await browser.new_context(viewport={"width": width, "height": 800 if width > 400 else 780}, device_scale_factor=1)
+    # Without the CSP for axe only: the other tests here load the page with it.
+    context = await browser.new_context(viewport={"width": width, "height": 800 if width > 400 else 780}, device_scale_factor=1,
+                                        bypass_csp=True)
     page = await context.new_page()
+    problems: list[str] = []
 
     async def shot(name: str) -> None:
         await page.wait_for_timeout(150)
         await page.screenshot(path=str(out / f"scanner-{width}-{name}.png"), full_page=True)
+        problems.extend(f"{name}: {p}" for p in await axe_problems(page))
 
     try:
         await _open(page, live_server, staff, "Breath and sound")
@@ -261,3 +266,4 @@ async def test_screens_of_search_results_and_admit_anyway(live_server, browser, 
         await shot("admit-anyway")
     finally:
         await context.close()
+    assert not problems, "\n".join(problems)
