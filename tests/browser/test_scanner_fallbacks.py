@@ -147,6 +147,8 @@ async def test_a_ticket_for_another_slot_is_admitted_anyway_with_a_reason(live_s
         await expect(page.locator("#result-detail")).to_contain_text(later_time)
         prompt = page.locator("#override")
         await expect(prompt).to_be_visible()
+        # Staff were typing: they go on with the reason, no mouse needed.
+        await expect(page.locator("#override-reason")).to_be_focused()
         # The verdict and the prompt stay while staff decide (a result otherwise clears after 6 s).
         await page.wait_for_timeout(6500)
         await expect(prompt).to_be_visible()
@@ -157,8 +159,9 @@ async def test_a_ticket_for_another_slot_is_admitted_anyway_with_a_reason(live_s
         await expect(prompt).to_be_visible()
         await expect(result).to_have_attribute("data-kind", "refused")
         await _override_or_skip(live_server, staff, aid, now_slot, later_slot)
-        await page.fill("#override-reason", "Their slot was moved")
-        await page.click("#override-submit")
+        await page.focus("#override-reason")
+        await page.keyboard.type("Their slot was moved")
+        await page.keyboard.press("Enter")
         await expect(result).to_have_attribute("data-kind", "admitted")
         await expect(page.locator("#result-name")).to_have_text("Lin Late")
         await expect(page.locator("#result-note")).to_have_text("Admitted anyway; the reason is recorded.")

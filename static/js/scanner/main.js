@@ -56,7 +56,7 @@ function wire() {
     wakeAudio();
     const input = $("manual-code"), code = input.value;
     input.value = "";
-    handleCode(code, "manual").then(() => input.focus());
+    handleCode(code, "manual").then(() => { if ($("override").hidden) input.focus(); });
   });
   $("search").addEventListener("click", wakeAudio);
   $("override").addEventListener("click", wakeAudio);

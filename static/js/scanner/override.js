@@ -19,6 +19,8 @@ function follow(res, opts) {
   offered = { code: opts.scan.code, slot_id: opts.scan.slot_id };
   $("override").hidden = false;
   $("override-reason").value = "";
+  // Staff typing (a code or a name) go on typing the reason; a camera scan does not bring up a keyboard.
+  if (opts.source && opts.source !== "camera") $("override-reason").focus();
   return true;   // the verdict stays until staff decide
 }
 

@@ -33,15 +33,17 @@ function packSlotStarts(local) {
 }
 
 // Remember an admission in the pack, so that a rescan with no network is refused here too.
+// An admission anyway is recorded on the ticket's own slot.
 function remember(res, local, device) {
   const known = { admitted: device, already_checked_in: res.device }[res.result];
-  if (known !== undefined && state.pack && local.index !== undefined && local.target_slot) {
-    state.pack.addCheckin(local.index, local.target_slot, Date.parse(res.checked_in_at) || Date.now(), known);
+  const slot = local.target_slot || (res.override && local.ticket_slot);
+  if (known !== undefined && state.pack && local.index !== undefined && slot) {
+    state.pack.addCheckin(local.index, slot, Date.parse(res.checked_in_at) || Date.now(), known);
     storePack(state.pack);
   }
 }
 
-function postScan(body, local, device, opts) {
+function postScan(body, local, device, source, opts) {
   return request("/api/checkins", { method: "POST", body }).then((r) => {
     if (!r.ok) {
       return errorDetail(r).then((detail) => {
@@ -50,7 +52,7 @@ function postScan(body, local, device, opts) {
     }
     return r.json().then((res) => {
       remember(res, local, device);
-      show(res, Object.assign({ slotStarts: packSlotStarts(local), scan: body }, opts));
+      show(res, Object.assign({ slotStarts: packSlotStarts(local), scan: body, source }, opts));
       refreshStatus();
     });
   });
@@ -76,7 +78,7 @@ export function handleCode(code, source, extra) {
       if (!online()) { showProblem(T.cannotCheck, T.overrideOffline); return; }
       const body = Object.assign({ device }, scan, { slot_id: extra.slot_id === undefined ? scan.slot_id : extra.slot_id,
                                                      override: true, reason: extra.reason });
-      return postScan(body, local, device, { note: T.overrideNote }).catch((err) => {
+      return postScan(body, local, device, source, { note: T.overrideNote }).catch((err) => {
         if (err && err.network) showProblem(T.cannotCheck, T.overrideOffline);
       });
     }
@@ -85,7 +87,7 @@ export function handleCode(code, source, extra) {
                   activity_id: a.id, hash, index: local.index, target_slot: local.target_slot,
                   local: { result: local.result, name: local.guest ? local.guest.name : "", party: local.party } });
       if (local.result === "unknown") showProblem(T.cannotCheck, T.noPack);
-      else show(local, { offline: true, slotStarts: packSlotStarts(local), scan });
+      else show(local, { offline: true, slotStarts: packSlotStarts(local), scan, source });
       netChanged(); showCounts();
     };
     // A ticket this device admitted while offline, not synced yet: the server does not know it, so the
@@ -96,7 +98,7 @@ export function handleCode(code, source, extra) {
       return;
     }
     if (queue.all().length) sync();
-    return postScan(Object.assign({ device }, scan), local, device, {}).catch((err) => {
+    return postScan(Object.assign({ device }, scan), local, device, source, {}).catch((err) => {
       if (err && err.network) judgeOffline();
     });
   }).then(() => { busy = false; }, () => { busy = false; });

@@ -88,6 +88,6 @@ export function init() {
   $("search-results").addEventListener("click", (e) => {
     const b = e.target.closest("button[data-code]");
     if (!b) return;
-    handleCode(b.dataset.code, "search").then(() => { search(); field.focus(); });
+    handleCode(b.dataset.code, "search").then(() => { search(); if ($("override").hidden) field.focus(); });
   });
 }
