@@ -53,7 +53,7 @@ async def _override_or_skip(server, staff, activity_id: int, slot_id: int, other
 
 
 async def test_staff_admits_a_guest_found_by_name_with_the_keyboard(live_server, browser):
-    seeded = await seed_running_activity(live_server, title="Forest bathing")
+    seeded = await seed_running_activity(live_server, title="Forest bathing", max_guests=2)
     aid = seeded["activity"]["id"]
     staff = await add_staff(live_server, seeded["program"]["id"], f"names-{seeded['tag']}@example.org")
     await _search_endpoint_or_skip(live_server, staff, aid)

@@ -25,9 +25,13 @@ function render(results, canAdmit) {
     const meta = document.createElement("span"); meta.className = "found-meta";
     const parts = [];
     if (g.slot_starts_at) parts.push(timeIn(g.slot_starts_at, tz));
-    if (g.code) parts.push(fmt(T.codeIs, { code: g.code }));
     if (g.status && g.status !== "confirmed") parts.push(T.notConfirmed);
     meta.textContent = parts.join(" · ");
+    if (g.code) {
+      const code = document.createElement("span"); code.className = "found-code";
+      code.textContent = fmt(T.codeIs, { code: g.code });
+      meta.appendChild(code);
+    }
     const st = document.createElement("span"); st.className = "found-state";
     st.textContent = g.checked_in ? T.checkedIn : T.notCheckedIn;
     const text = document.createElement("span"); text.className = "found-text";
