@@ -37,7 +37,7 @@ function render(results, canAdmit) {
     const text = document.createElement("span"); text.className = "found-text";
     text.appendChild(who); text.appendChild(meta); text.appendChild(st);
     li.appendChild(text);
-    if (canAdmit && g.code) {
+    if (canAdmit && g.code && (!g.status || g.status === "confirmed")) {
       const b = document.createElement("button");
       b.type = "button"; b.className = "found-admit" + (g.checked_in ? " secondary" : "");
       b.dataset.code = g.code;
