@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.datastructures import UploadFile
-from litestar.params import Dependency
 from litestar.response import Redirect, Template
 
 from planner.clock import utcnow
@@ -21,11 +20,9 @@ from planner.inventory import ledger as inventory_ledger
 from planner.inventory import moves as inventory_moves
 from planner.inventory import places as inventory_places
 from planner.programs.rules import get_program, require_role, role_in
-from planner.web_common import as_dict
+from planner.web_common import NoCheck, User, as_dict
 
 UNSET = msgspec.UNSET
-User = dict | None
-NoCheck = Dependency(skip_validation=True)
 
 
 # ---------------------------------------------------------------- JSON structs

@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, Dependency
 from litestar.response import Redirect, Template
 
 from planner.clock import utcnow
@@ -16,10 +14,8 @@ from planner.reports import feedback, rules
 from planner.reports.files import report_csv, report_pdf
 from planner.reports.view import build_view
 from planner.templating import current_language
+from planner.web_common import Form, NoCheck, User
 
-User = dict | None
-NoCheck = Dependency(skip_validation=True)
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 PRIVATE = {"cache-control": "private, no-store"}
 
 

@@ -10,9 +10,7 @@ from typing import Any, AsyncIterator
 
 import msgspec
 from litestar import Request, get, post
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import ServiceUnavailableException
-from litestar.params import Body, Dependency
 from litestar.response import Redirect, ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
 
@@ -22,14 +20,11 @@ from planner.programs.rules import require_role
 from planner.tickets import channels as tickets_channels
 from planner.tickets import counts as tickets_counts
 from planner.tickets import presence, walkin
-from planner.web_common import as_dict
+from planner.web_common import Form, NoCheck, User, as_dict
 
 log = logging.getLogger("planner.live")
 
 UNSET = msgspec.UNSET
-User = dict | None
-NoCheck = Dependency(skip_validation=True)
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 # How long one event stream stays open before the browser is asked to reconnect.
 STREAM_SECONDS = 120.0
 

@@ -7,16 +7,14 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, get
-from litestar.params import Dependency
 from litestar.response import Redirect, Template
 
 from planner.clock import utcnow
 from planner.errors import PlannerError
 from planner.paths import asset_dir
 from planner.tickets import pack, search
+from planner.web_common import NoCheck, User
 
-User = dict | None
-NoCheck = Dependency(skip_validation=True)
 PRIVATE = {"cache-control": "private, no-cache", "referrer-policy": "no-referrer"}
 
 # What the service worker keeps for offline use, besides the page itself: every module of the scanner

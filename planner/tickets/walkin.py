@@ -13,10 +13,12 @@ from typing import Any
 
 from planner.db import locked, write_transaction
 from planner.errors import PlannerError, not_found
-from planner.i18n import _l
+from planner.i18n import _l, _nl
 from planner.inventory.handout import hand_out
 from planner.programs.rules import require_role
+from planner.rsvps import seats
 from planner.rsvps.answers import _guests as parse_guests
+from planner.rsvps.seats import Status, transition
 from planner.rsvps.tables import Rsvp
 from planner.scheduling.tables import Activity, Slot
 from planner.terms import Term
@@ -125,16 +127,16 @@ async def admit_walkin(activity_id: Any, data: dict, *, user: dict | None, devic
                         "checked_in_at": done["checked_in_at"].isoformat(), "activity": activity, "slot_id": slot["id"],
                         "replay": True, "left": max(0, s["capacity"] - s["confirmed"])}
         left = s["capacity"] - s["confirmed"]
-        if party > left:
+        if not seats.fits(s, party):
             if left <= 0:
                 message = "Full: no seat is left in this slot."
             else:
-                message = f"Only {left} seat{'s' if left != 1 else ''} left; this party is {party}."
+                message = _nl("Only {n} seat left; this party is {party}.", "Only {n} seats left; this party is {party}.", left, party=party)
             raise PlannerError(message, "conflict", extra={"result": "full", "left": max(0, left), "capacity": s["capacity"]})
-        await Slot.update({Slot.confirmed: Slot.confirmed + party}).where(Slot.id == slot["id"])
+        await seats.apply(slot["id"], transition(None, Status.CONFIRMED, party=party))
         rsvp = await Rsvp.insert(Rsvp(
             program=a["program"], activity=a["id"], slot=slot["id"], name=name, email=placeholder_email(), guests=guests,
-            status="confirmed", answers={}, ticket_code=new_code(), note="Walk-in", created_at=now, updated_at=now,
+            status=Status.CONFIRMED, answers={}, ticket_code=new_code(), note="Walk-in", created_at=now, updated_at=now,
         )).returning(Rsvp.id)
         rsvp_id = rsvp[0]["id"]
         checkin = await Checkin.insert(Checkin(

@@ -20,10 +20,9 @@ from planner.rsvps.tables import Rsvp
 from planner.scheduling.tables import Activity, Slot, Space
 from planner.tickets import channels as tickets_channels
 from planner.tickets import qr, rules
-from planner.web_common import current_user
+from planner.web_common import User, current_user
 
 UNSET = msgspec.UNSET
-User = dict | None
 
 
 class ScanIn(msgspec.Struct):
