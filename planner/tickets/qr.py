@@ -193,6 +193,12 @@ def ticket_card_png(
         _draw_lines(draw, [admit], admit_font, bottom, center=True)
         bottom -= 10
 
+    # The code in letters under the QR, for staff to type or search when a camera cannot read it.
+    code_font = _font(30)
+    bottom -= _line_height(code_font)
+    _draw_lines(draw, [_drawable(code, code_font)], code_font, bottom, center=True)
+    bottom -= 10
+
     # The QR takes what is left, in whole pixels per module so it stays crisp.
     qr = _qr(code, box_size=1)
     modules = qr.modules_count + 2 * _QR_BORDER
