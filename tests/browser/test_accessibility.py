@@ -208,10 +208,13 @@ async def test_guest_pages_in_other_languages_pass_axe_at_360(world, browser, la
 
 async def test_guest_can_rsvp_with_the_keyboard_alone(world, browser):
     async with world["server"].api() as c:
-        start = date.fromisoformat(world["program"]["starts_on"]) + timedelta(days=1)
-        a = (await c.post(f"/api/programs/{world['program']['id']}/activities", json={
+        # Tomorrow at noon: never on top of the activity running now, whatever the time of day the suite runs.
+        start = date.fromisoformat(world["program"]["starts_on"]) + timedelta(days=2)
+        r = await c.post(f"/api/programs/{world['program']['id']}/activities", json={
             "kind": "activation", "title": "Keyboard calm", "space_id": world["space"]["id"], "capacity": 5,
-            "rsvp_mode": "open", "starts_at": f"{start}T09:00", "ends_at": f"{start}T09:30", "max_guests": 1})).json()
+            "rsvp_mode": "open", "starts_at": f"{start}T12:00", "ends_at": f"{start}T12:30", "max_guests": 1})
+        assert r.status_code == 201, r.text
+        a = r.json()
     ctx = await browser.new_context(viewport={"width": 360, "height": 800}, bypass_csp=True)
     page = await ctx.new_page()
     try:
