@@ -17,7 +17,7 @@ from planner.outbox.tables import OutboxMessage
 from planner.rsvps import seats
 from planner.rsvps.answers import _guests, _name, validate_answers
 from planner.rsvps.notices import enqueue
-from planner.rsvps.seats import ACTIVE, HOLDS_SEAT, Status, transition
+from planner.rsvps.seats import ACTIVE, HOLDS_SEAT, transition
 from planner.rsvps.shapes import rsvp_out, waitlist_position
 from planner.rsvps.tables import ERASED_DOMAIN, Invitation, Question, Rsvp
 from planner.rsvps.waitlist import fill_freed_seats
@@ -190,16 +190,7 @@ async def create_rsvp(activity_id: Any, data: dict, *, now: datetime, language: 
                     raise PlannerError("This invitation was already used; open your personal link to change your RSVP.", "conflict", extra={"field": "invite_code"})
                 await Rsvp.delete().where(Rsvp.id == prior["id"])
             await Invitation.update({Invitation.used: True}).where(Invitation.id == invitation["id"])
-        position = None
-        queue_seq = None
-        if a["rsvp_mode"] == "apply":
-            status = Status.APPLIED
-        elif seats.fits(slot, party):
-            status = Status.CONFIRMED
-        else:
-            status = Status.WAITLISTED
-            queue_seq = slot["queue_seq"] + 1
-            position = slot["waiting"] + 1
+        status, queue_seq, position = seats.place(slot, party, by_application=a["rsvp_mode"] == "apply")
         await seats.apply(slot_id, transition(None, status, party=party), queue_seq=queue_seq)
         row = Rsvp(
             program=a["program"], activity=a["id"], slot=slot_id, name=name, email=email, guests=guests,

@@ -15,7 +15,7 @@ from planner.rsvps import seats
 from planner.rsvps.answers import _name
 from planner.rsvps.booking import _open_activity, guest_rsvp
 from planner.rsvps.notices import enqueue
-from planner.rsvps.seats import ACTIVE, Status, transition
+from planner.rsvps.seats import ACTIVE, transition
 from planner.rsvps.shapes import rsvp_out, waitlist_position
 from planner.rsvps.tables import Invitation, Rsvp
 from planner.scheduling.tables import Slot
@@ -81,16 +81,7 @@ async def rebook(rsvp_id: Any, token: str | None, *, now: datetime) -> dict:
         )
         if other:
             raise PlannerError("You already have a place in this activity; open the link from your latest email.", "conflict")
-        position = None
-        queue_seq = None
-        if a["rsvp_mode"] == "apply":
-            status = Status.APPLIED
-        elif seats.fits(slot, party):
-            status = Status.CONFIRMED
-        else:
-            status = Status.WAITLISTED
-            queue_seq = slot["queue_seq"] + 1
-            position = slot["waiting"] + 1
+        status, queue_seq, position = seats.place(slot, party, by_application=a["rsvp_mode"] == "apply")
         await seats.apply(r["slot"], transition(r["status"], status, party=party), queue_seq=queue_seq)
         await Rsvp.update({Rsvp.status: status, Rsvp.queue_seq: queue_seq, Rsvp.cancelled_by: "", Rsvp.note: "",
                            Rsvp.updated_at: now}).where(Rsvp.id == r["id"])

@@ -65,6 +65,16 @@ def fits(slot: dict, party: int) -> bool:
     return slot["confirmed"] + party <= slot["capacity"]
 
 
+def place(slot: dict, party: int, *, by_application: bool) -> tuple[Status, int | None, int | None]:
+    """Where a new (or returning) party goes on a slot read with its counters under the lock: an application,
+    a seat while one is free, else the end of the waitlist. Returns (status, queue number, waitlist position)."""
+    if by_application:
+        return Status.APPLIED, None, None
+    if fits(slot, party):
+        return Status.CONFIRMED, None, None
+    return Status.WAITLISTED, slot["queue_seq"] + 1, slot["waiting"] + 1
+
+
 async def apply(slot_id: int, change: Change, *, queue_seq: int | None = None) -> None:
     """Write a change to a slot's counters (and its last waitlist number); inside the write transaction
     that changes the RSVP rows, with the slot locked."""
