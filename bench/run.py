@@ -563,7 +563,9 @@ class EngineRun:
             self.facts["seed_seconds"] = round(time.perf_counter() - t0, 1)
             self.admitted = 0
 
-            await self.pack(server, s)
+            only = args.only
+            if not only:
+                await self.pack(server, s)
             # The last tent's tickets for the one-tent phase; the rest, interleaved, for the others.
             tent = s.codes_by_activity[s.gate_activities[-1]]
             tent_set = set(tent)
@@ -571,11 +573,19 @@ class EngineRun:
             admitted: list[str] = []
             bare = await self.start(ceiling_server("bare", workers=1, env=cenv, tmp=self.tmp))
             picc = await self.start(ceiling_server("piccolo", workers=1, env=cenv, tmp=self.tmp))
-            for c in (1, 8, 32):
+            for c in ((8,) if only else (1, 8, 32)):
                 before = tickets
+                if only and "scan" not in only:
+                    break  # the rush pairs with its own ceiling
                 tickets = await self.scans(server, bare, picc, s, 1, c, tickets)
                 left = set(tickets)
                 admitted += [t for t in before if t not in left]
+            if only:
+                if "scan" in only:
+                    await self.one_tent(server, s, tent)
+                if "rush" in only:
+                    await self.rush(server, picc, s, db)
+                return
             tickets += await self.one_tent(server, s, tent)
             await self.rescans(server, s, admitted)
             await self.batch(server, s, db)
@@ -747,7 +757,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--keep", action="store_true", help="keep the temp folder with the server logs")
     p.add_argument("--pg-set", action="append", default=[], metavar="NAME=VALUE",
                    help="an experiment: ALTER DATABASE ... SET NAME = VALUE on the bench database (e.g. synchronous_commit=off)")
+    p.add_argument("--only", default="", metavar="SCENARIOS",
+                   help="an experiment: only these of scan, rush (one worker; no 2-worker phase, no final checks, nothing saved)")
     a = p.parse_args(argv)
+    a.only = {x.strip() for x in a.only.split(",") if x.strip()}
+    if a.only - {"scan", "rush"}:
+        p.error("--only takes scan and/or rush")
+    if a.only:
+        a.save = False
     a.engines = [e.strip() for e in a.engines.split(",") if e.strip()]
     for e in a.engines:
         if e not in ("sqlite", "postgres"):

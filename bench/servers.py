@@ -22,7 +22,8 @@ def free_port() -> int:
 
 
 def base_env(extra: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PLANNER_")}
+    # The planner's settings come from the bench alone, but for an experiment's switch such as PLANNER_GROUP_COMMIT=0.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLANNER_") or k == "PLANNER_GROUP_COMMIT"}
     # The checkout first, so `bench.*` imports and the planner under test is this tree's.
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])
     env.update(extra)

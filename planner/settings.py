@@ -34,6 +34,7 @@ class Settings:
     rsvp_client_limit: int
     sensitive_retention_days: int
     outbox_poll_seconds: float
+    group_commit: bool = True  # writes arriving together share one commit (PostgreSQL); see groupcommit.py
 
     @property
     def is_sqlite(self) -> bool:
@@ -121,6 +122,7 @@ def load_settings() -> Settings:
         trusted_proxies=_proxies(os.environ.get("PLANNER_TRUSTED_PROXIES", "")),
         sensitive_retention_days=_int("PLANNER_SENSITIVE_RETENTION_DAYS", 30),
         outbox_poll_seconds=float(os.environ.get("PLANNER_OUTBOX_POLL", "2")),
+        group_commit=os.environ.get("PLANNER_GROUP_COMMIT", "1") not in ("0", "false", "no", "off"),
     )
 
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import Any
 
 from planner.audit.rules import record
 from planner.db import free_pool, is_postgres, raw, write_transaction
 from planner.errors import PlannerError
+from planner.groupcommit import GroupCommit
 from planner.i18n import _l
 from planner.inventory.handout import SHELF, hand_out
 from planner.inventory.levels import after_taking
@@ -254,22 +256,38 @@ class NeedsCarefulPath(Exception):
 
 async def _fast_scan(scan: Scan, *, user: dict | None, token_hash: str | None, device: str, now: datetime,
                      conn: Any = None, grace: timedelta = GRACE_AFTER_END) -> dict:
-    """Judge a scan in one round trip on PostgreSQL, or raise NeedsCarefulPath."""
+    """Judge a scan in one round trip on PostgreSQL, or raise NeedsCarefulPath. With `conn` (an offline
+    batch's transaction) on that connection; otherwise grouped with the scans arriving at the same
+    moment into one commit (see planner.groupcommit)."""
     if scan.override:
         raise NeedsCarefulPath(user)  # admitting anyway is rare and audited: the careful path writes it
+
+    async def write(c: Any) -> tuple[dict, Any]:
+        return await _scan_statement(c, scan, user=user, token_hash=token_hash, device=device, now=now, grace=grace)
+
+    if conn is not None:
+        out, after = await write(conn)
+        if after is not None:
+            await after()
+        return out
+    pool = free_pool()
+    if pool is None:
+        raise NeedsCarefulPath(user)
+    return await SCANS.run(write, pool)
+
+
+# Scans arriving at the same moment in this process share one transaction and one commit.
+SCANS: GroupCommit[dict] = GroupCommit("scan")
+
+
+async def _scan_statement(conn: Any, scan: Scan, *, user: dict | None, token_hash: str | None, device: str,
+                          now: datetime, grace: timedelta) -> tuple[dict, Any]:
+    """The one statement on `conn`, judged by decide(): (result, what to do after the commit). Raises
+    (NeedsCarefulPath, or PlannerError for a bad token) only when the statement wrote nothing."""
     at = scan.scanned_at or now
     args = (user["id"] if user else None, scan.code, at, device[:100], scan.scan_id, scan.scanned_at is None, now,
             scan.slot_id, token_hash, grace)
-    if conn is not None:
-        row = await conn.fetchrow(FAST_SCAN, *args)
-    else:
-        pool = free_pool()
-        if pool is None:
-            raise NeedsCarefulPath(user)
-        async with pool.acquire() as c:
-            row = await c.fetchrow(FAST_SCAN, *args)
-            if row is not None and row["checkin_id"] is not None and row["kit"] is not None and not row["kit_taken"]:
-                await c.execute("UPDATE checkin SET kit = 'none_left' WHERE id = $1", row["checkin_id"])
+    row = await conn.fetchrow(FAST_SCAN, *args)
     if row is None:
         raise NeedsCarefulPath(user)  # unknown code (or a bad token): the careful path explains
     if row["user_id"] is None:
@@ -283,16 +301,16 @@ async def _fast_scan(scan: Scan, *, user: dict | None, token_hash: str | None, d
     if inserted:
         if d.action != ADMIT:
             raise RuntimeError(f"the one-statement scan admitted what decide() says to {d.action}")
-        handed = None
+        handed, after = None, None
         if t.kit is not None:
             handed = bool(row["kit_taken"])
             if handed:
-                await after_taking(t.kit, before=int(row["kit_before"]), taken=t.party, line=t.kit_low, now=now)
-            elif conn is not None:
+                after = partial(after_taking, t.kit, before=int(row["kit_before"]), taken=t.party, line=t.kit_low, now=now)
+            else:
                 await conn.execute("UPDATE checkin SET kit = 'none_left' WHERE id = $1", row["checkin_id"])
-        return result(d, t, kit_handed_out=handed)
+        return result(d, t, kit_handed_out=handed), after
     if d.action in (REFUSE, REPLAY, ALREADY):
-        return result(d, t)
+        return result(d, t), None
     raise NeedsCarefulPath(user)  # an admission it could not write (a race, a scan id reused), or an earlier offline scan
 
 

@@ -1,0 +1,93 @@
+"""Group commit (PostgreSQL): scans arriving together share one transaction and one commit, and correctness
+never depends on it: a group that fails as a whole runs again write by write, a caller's own error stays its
+own, and a caller hears of its write only once it is committed."""
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+
+from planner import db
+from planner.groupcommit import GroupCommit
+from planner.inventory.tables import Location, StockLevel, StockMovement
+from planner.tickets import rules
+from planner.tickets.tables import Checkin
+from tests.conftest import ENGINE
+from tests.tickets.test_scan_kits import staff_api
+
+pytestmark = pytest.mark.skipif(ENGINE != "postgres", reason="group commit is PostgreSQL's (SQLite has one writer)")
+
+
+async def test_concurrent_scans_are_grouped_and_stock_stays_exact(api, setup, client):
+    pid, sid = setup["program"]["id"], setup["space"]["id"]
+    item = (await api.post(f"/api/programs/{pid}/items", {"name": "Earplugs"}, expect=201)).json()
+    kit = (await api.post(f"/api/programs/{pid}/kits", {"name": "Calm kit", "items": [{"item_id": item["id"], "quantity": 1}]}, expect=201)).json()
+    shelf = await Location.select(Location.id).where(Location.space == sid).first()
+    await api.post(f"/api/programs/{pid}/stock/movements", {"item_id": kit["id"], "quantity": 25, "kind": "receive", "location_id": shelf["id"]}, expect=201)
+    a = await api.activity(pid, sid, capacity=40, kit_id=kit["id"])
+    tickets = []
+    for i in range(40):
+        r = await client.post(f"/api/activities/{a['id']}/rsvps", json={"name": f"G{i}", "email": f"g{i}@example.org"})
+        tickets.append(r.json()["ticket"]["code"])
+    staff = await staff_api(api, client, pid)
+    groups, writes = rules.SCANS.groups, rules.SCANS.writes
+    # Every ticket scanned twice at the same moment (two gates): one admits, one is amber.
+    answers = await asyncio.gather(*[staff.post("/api/checkins", {"code": c}) for c in tickets for _ in (0, 1)])
+    assert rules.SCANS.groups > groups and rules.SCANS.writes - writes > rules.SCANS.groups - groups, "no scans were grouped"
+    by_code: dict[str, list[str]] = {}
+    for code, r in zip([c for c in tickets for _ in (0, 1)], answers):
+        assert r.status_code == 200, r.text
+        by_code.setdefault(code, []).append(r.json()["result"])
+    assert all(sorted(v) == ["admitted", "already_checked_in"] for v in by_code.values()), by_code
+    assert await Checkin.count().where(Checkin.slot.is_in([s["id"] for s in a["slots"]])) == 40
+    kits = [r.json()["kit"]["handed_out"] for r in answers if r.json()["result"] == "admitted"]
+    assert kits.count(True) == 25 and kits.count(False) == 15
+    level = await StockLevel.select(StockLevel.on_hand).where((StockLevel.item == kit["id"]) & (StockLevel.location == shelf["id"])).first()
+    assert level["on_hand"] == 0
+    assert await StockMovement.count().where((StockMovement.item == kit["id"]) & (StockMovement.kind == "hand_out")) == 25
+    assert await Checkin.count().where(Checkin.kit == "none_left") == 15
+
+
+@pytest.fixture
+async def probe_table(client):  # the client runs the app's startup: the pool, in this test's event loop
+    await db.raw("CREATE TABLE gc_probe (n integer PRIMARY KEY)")
+    yield db.engine().pool
+    await db.raw("DROP TABLE gc_probe")
+
+
+async def test_a_failed_group_runs_again_write_by_write(probe_table):
+    pool = probe_table
+    group: GroupCommit[int] = GroupCommit("probe")
+    seen_after_commit: list[bool] = []
+
+    def writer(n: int, *, poison: bool = False, refuse: bool = False):
+        async def write(conn):
+            if refuse:
+                raise ValueError(f"write {n} refused before writing")
+            if poison and conn.is_in_transaction():
+                await conn.execute("SELECT 1 / 0")  # fails the shared transaction, not the write alone
+            await conn.execute("INSERT INTO gc_probe (n) VALUES ($1)", n)
+
+            async def after():
+                async with pool.acquire() as other:  # another connection sees it: the commit came first
+                    seen_after_commit.append(await other.fetchval("SELECT count(*) FROM gc_probe WHERE n = $1", n) == 1)
+            return n, after
+        return write
+
+    results = await asyncio.gather(*[group.run(writer(n, poison=(n == 5), refuse=(n == 7)), pool) for n in range(10)],
+                                   return_exceptions=True)
+    assert group.replayed == 1
+    assert isinstance(results[7], ValueError)
+    assert [r for i, r in enumerate(results) if i != 7] == [0, 1, 2, 3, 4, 5, 6, 8, 9]
+    rows = [r["n"] for r in await db.raw("SELECT n FROM gc_probe ORDER BY n")]
+    assert rows == [0, 1, 2, 3, 4, 5, 6, 8, 9]  # each once: nothing of the failed group was kept
+    assert seen_after_commit == [True] * 9
+
+    # A group without failure: one commit for all, each caller its own answer.
+    results = await asyncio.gather(*[group.run(writer(n, refuse=(n == 12)), pool) for n in range(10, 15)], return_exceptions=True)
+    assert group.groups == 1 and group.writes == 5
+    assert results[:2] + results[3:] == [10, 11, 13, 14] and isinstance(results[2], ValueError)
+    # A database error of a write alone is its caller's answer.
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await group.run(writer(10), pool)
