@@ -18,6 +18,7 @@ from planner.mail.worker import run_once
 from planner.outbox.tables import OutboxMessage
 from planner.scheduling.tables import Activity
 from planner.settings import get_settings
+from tests.calendar.test_clients import london
 from tests.mail.smtp import start
 
 STRICT = email.policy.default.clone(raise_on_defect=True)
@@ -210,3 +211,19 @@ async def test_a_retry_carries_the_same_message_id(api, setup, client, smtp):
     [accepted] = inbox.raw
     assert strict(refused)["Message-ID"] == strict(accepted)["Message-ID"]
     assert strict(refused)["Date"] == strict(accepted)["Date"]
+
+
+async def test_mail_about_either_pass_of_a_repeated_hour_says_which_one(api, client, smtp):
+    # London's fall-back night, 31 October 2027: 01:30 happens at 00:30 UTC (BST) and again at 01:30 UTC (GMT).
+    controller, inbox = smtp
+    setup = await london(api, client)
+    assert (await send_all(settings_for(controller.port)))["failed"] == 0
+    texts = {strict(raw)["Subject"]: text_of(strict(raw)) for raw in inbox.raw}
+    first = texts["You're confirmed: Yoga: first pass"]
+    second = texts["You're confirmed: Yoga: second pass"]
+    assert "Sunday, October 31, 2027, 1:30 AM – 1:50 AM BST (UTC+1)" in first, first
+    assert "Sunday, October 31, 2027, 1:30 AM – 1:50 AM GMT (UTC+0)" in second, second
+    # Across the change: each end with its own zone; a time outside the repeated hour needs no offset.
+    across = texts["You're confirmed: Yoga: across the fall-back"]
+    assert "Sunday, October 31, 2027, 12:30 AM BST – 3:00 AM GMT" in across, across
+    assert setup["rsvps"]["first pass"]["status"] == "confirmed"
