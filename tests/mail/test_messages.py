@@ -289,3 +289,36 @@ async def test_every_other_kind_of_mail_parses_strictly_too(api, client, smtp):
     [reminder] = [strict(raw) for raw in inbox.raw if "día 2" in strict(raw)["Subject"]]
     assert "domingo, 4 de julio de 2027, 10:00 – 14:00 EDT" in text_of(reminder)
     assert "sábado" not in text_of(reminder)  # that day's time only
+
+
+async def test_guests_with_internationalised_addresses_get_their_mail(api, setup, client):
+    """A domain with non-ASCII letters goes out in its IDNA (ASCII) form, which every server takes; a mailbox
+    with non-ASCII letters goes out with SMTPUTF8 to a server that offers it; neither is retried forever."""
+    controller, inbox = start(smtputf8=True)
+    try:
+        settings = settings_for(controller.port)
+        a = await api.activity(setup["program"]["id"], setup["space"]["id"], title="Sound bath")
+        unwritable = "max@" + "ü" * 64 + ".example"  # a label IDNA cannot write (over 63 octets)
+        for name, addr in (("Ana", "ana@bücher.example"), ("José", "josé@ejemplo.es"), ("Zoe", "zoe@example.org"),
+                           ("Max", unwritable)):
+            got = await client.post(f"/api/activities/{a['id']}/rsvps", json={"name": name, "email": addr})
+            assert got.status_code == 201, got.text
+        assert await send_all(settings) == {"sent": 3, "failed": 0, "logged": 0, "superseded": 1}
+        [skipped] = await OutboxMessage.select().where(OutboxMessage.to_addr == unwritable)
+        assert skipped["sent_at"] is not None and skipped["last_error"].startswith("skipped:")
+    finally:
+        controller.stop()
+    envelopes = {rcpt[0]: "SMTPUTF8" in options for _, rcpt, options in inbox.envelopes}
+    assert envelopes == {"ana@xn--bcher-kva.example": False, "josé@ejemplo.es": True, "zoe@example.org": False}
+    by_to = {}
+    for raw in inbox.raw:
+        # An SMTPUTF8 message's headers are UTF-8 (RFC 6532): read as text, still strictly.
+        message = email.message_from_string(raw.decode("utf-8"), policy=STRICT)
+        by_to[message["To"].addresses[0].addr_spec] = (raw, message)
+        assert message["Subject"] == "You're confirmed: Sound bath"
+    assert set(by_to) == {"ana@xn--bcher-kva.example", "josé@ejemplo.es", "zoe@example.org"}
+    # No encoded-word inside an address (RFC 2047 forbids it): the IDNA form, or UTF-8 itself under SMTPUTF8.
+    for raw, _ in by_to.values():
+        assert b"=?" not in raw.split(b"\r\n\r\n", 1)[0].split(b"\r\nTo:", 1)[1].split(b"\r\n", 1)[0]
+    assert by_to["ana@xn--bcher-kva.example"][0].isascii()
+    assert "José" in text_of(by_to["josé@ejemplo.es"][1])
