@@ -103,6 +103,7 @@ class Letter:
     row_id: int
     to: str
     data: bytes = b""
+    smtputf8: bool = False  # the mailbox has non-ASCII letters: sent with SMTPUTF8 (RFC 6531)
     message_id: str = ""
     method: str = ""
     subject: str = ""
@@ -144,9 +145,14 @@ async def compose(row: dict, settings: Settings) -> Letter:
             (OutboxMessage.rsvp == row["rsvp"]) & OutboxMessage.sent_at.is_null() & (OutboxMessage.id > row["id"])
         ).order_by(OutboxMessage.id)
         letter.merged = merged_by(row["kind"], later)
+    try:
+        letter.to, letter.smtputf8 = mailbox(row["to_addr"])
+    except UnicodeError:
+        letter.skip = "skipped: the address cannot be written for SMTP"
+        return letter
     rendered = await render(row)
-    message = to_email(settings, row, rendered)
-    letter.data = flatten(message)
+    message = to_email(settings, {**row, "to_addr": letter.to}, rendered)
+    letter.data = flatten(message, utf8=letter.smtputf8)
     letter.message_id = message["Message-ID"]
     letter.method = rendered.method
     letter.subject = rendered.subject
@@ -298,10 +304,27 @@ def to_email(settings: Settings, row: dict, r: Rendered) -> EmailMessage:
     return msg
 
 
-def flatten(msg: EmailMessage) -> bytes:
+def flatten(msg: EmailMessage, *, utf8: bool = False) -> bytes:
+    """The message's bytes; `utf8` writes addresses in UTF-8 itself (RFC 6532), for an SMTPUTF8 transaction."""
     out = BytesIO()
-    BytesGenerator(out, policy=MAIL_POLICY.clone(linesep="\r\n")).flatten(msg)
+    BytesGenerator(out, policy=MAIL_POLICY.clone(linesep="\r\n", utf8=utf8)).flatten(msg)
     return out.getvalue()
+
+
+def mailbox(addr: str) -> tuple[str, bool]:
+    """The address as the envelope and the To header carry it, and whether that needs SMTPUTF8.
+
+    A domain with non-ASCII letters is written in its IDNA form (xn--...), which every server
+    takes; a local part with non-ASCII letters can only travel with SMTPUTF8. Encoded-words
+    are never allowed inside an address, which is what Python's header folding would write.
+    Raises UnicodeError for a domain IDNA cannot write.
+    """
+    local, at, domain = addr.rpartition("@")
+    if not at:
+        return addr, not addr.isascii()
+    if not domain.isascii():
+        domain = domain.encode("idna").decode("ascii")
+    return f"{local}@{domain}", not local.isascii()
 
 
 def encoded_words(text: str) -> list[str]:

@@ -162,7 +162,8 @@ class Outbox:
     async def _deliver(self, smtp: aiosmtplib.SMTP, letter: Letter) -> None:
         if not smtp.is_connected:
             await smtp.connect()
-        await smtp.sendmail(self.settings.mail_from, [letter.to], letter.data)
+        options = ["SMTPUTF8"] if letter.smtputf8 else None
+        await smtp.sendmail(self.settings.mail_from, [letter.to], letter.data, mail_options=options)
         await self._done(letter, "")
 
     async def run_once(self, *, now: datetime | None = None) -> dict:

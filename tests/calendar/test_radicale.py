@@ -84,6 +84,26 @@ async def test_radicale_stores_every_invite_and_update_as_one_object_per_uid(api
         event = icalendar.Calendar.from_ical(stored.content).walk("VEVENT")[0]
         assert str(event["SUMMARY"]) == listed[activities[name]["id"]]["title"]
 
+    # A CANCEL (the guest's own, and the organizer's of a whole residency) replaces the same object too:
+    # the stored event is cancelled, with a higher SEQUENCE, at the same instants.
+    token = rsvps["dinner"]["manage_url"].split("token=")[1]
+    assert (await client.post(f"/api/rsvps/{rsvps['dinner']['id']}/cancel", params={"token": token})).status_code == 200
+    await api.post(f"/api/activities/{resi['id']}/cancel", {"reason": "Flood"}, expect=200)
+    for name in ("dinner", "residency"):
+        r = rsvps[name]
+        [uid] = uids((await client.get(path(r["invite_ics_url"]))).content)
+        before = icalendar.Calendar.from_ical(radicale.get(f"{CALENDAR}{uid}.ics").content).walk("VEVENT")[0]
+        got = await client.get(path(r["invite_ics_url"]))
+        assert got.headers["content-type"].endswith("method=CANCEL")
+        assert put(radicale, got.content) == 204, name
+        stored = radicale.get(f"{CALENDAR}{uid}.ics").content
+        assert uids(stored) == {uid}
+        events = icalendar.Calendar.from_ical(stored).walk("VEVENT")
+        assert {str(e["STATUS"]) for e in events} == {"CANCELLED"}
+        assert int(events[0]["SEQUENCE"]) > int(before["SEQUENCE"])
+        expected = expected_invite(listed[activities[name]["id"]], r)
+        assert with_icalendar(stored, window(expected))["events"] == expected
+
     # The collection holds exactly one object per RSVP.
     listing = radicale.request("PROPFIND", CALENDAR, headers={"Depth": "1"})
     assert listing.text.count(".ics</") == len(rsvps)

@@ -5,19 +5,25 @@ import dataclasses
 import email
 import email.policy
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 
 import icalendar
 import pytest
 
+from planner.accounts import links
+from planner.accounts.tables import User
 from planner.clock import utcnow
 from planner.mail.render import encoded_words
 from planner.mail.worker import run_once
+from planner.outbox.rules import enqueue, message_row
 from planner.outbox.tables import OutboxMessage
+from planner.programs import team
+from planner.rsvps.messages import broadcast, send_due_reminders
 from planner.scheduling.tables import Activity
 from planner.settings import get_settings
+from tests.calendar.test_clients import london
 from tests.mail.smtp import start
 
 STRICT = email.policy.default.clone(raise_on_defect=True)
@@ -210,3 +216,109 @@ async def test_a_retry_carries_the_same_message_id(api, setup, client, smtp):
     [accepted] = inbox.raw
     assert strict(refused)["Message-ID"] == strict(accepted)["Message-ID"]
     assert strict(refused)["Date"] == strict(accepted)["Date"]
+
+
+async def test_mail_about_either_pass_of_a_repeated_hour_says_which_one(api, client, smtp):
+    # London's fall-back night, 31 October 2027: 01:30 happens at 00:30 UTC (BST) and again at 01:30 UTC (GMT).
+    controller, inbox = smtp
+    setup = await london(api, client)
+    assert (await send_all(settings_for(controller.port)))["failed"] == 0
+    texts = {strict(raw)["Subject"]: text_of(strict(raw)) for raw in inbox.raw}
+    first = texts["You're confirmed: Yoga: first pass"]
+    second = texts["You're confirmed: Yoga: second pass"]
+    assert "Sunday, October 31, 2027, 1:30 AM – 1:50 AM BST (UTC+1)" in first, first
+    assert "Sunday, October 31, 2027, 1:30 AM – 1:50 AM GMT (UTC+0)" in second, second
+    # Across the change: each end with its own zone; a time outside the repeated hour needs no offset.
+    across = texts["You're confirmed: Yoga: across the fall-back"]
+    assert "Sunday, October 31, 2027, 12:30 AM BST – 3:00 AM GMT" in across, across
+    assert setup["rsvps"]["first pass"]["status"] == "confirmed"
+
+
+async def test_every_other_kind_of_mail_parses_strictly_too(api, client, smtp):
+    """Care messages, team invitations, password resets, organizers' messages, follow-ups, a residency's
+    day reminder and stock alerts: the same headers, lossless long non-ASCII subjects, no defect."""
+    controller, inbox = smtp
+    settings = settings_for(controller.port)
+    name = "Festival Río — Verano 🌞 con música en vivo, té y baños de sonido · 日本語 🧘"
+    p = await api.program(name=name, care_email="cuidado@rio.example", languages=["es", "en"])
+    studio = await api.space(p["id"], "Estudio")
+    days = [{"starts_at": f"2027-07-0{d}T10:00", "ends_at": f"2027-07-0{d}T14:00"} for d in (3, 4)]
+    residency = await api.activity(p["id"], studio["id"], kind="residency", title="Residencia",
+                                   starts_at="2027-07-03T10:00", ends_at="2027-07-04T14:00", capacity=2, slots=days)
+    kai = (await client.post(f"/api/activities/{residency['id']}/rsvps", json={
+        "name": "Kai", "email": "kai@example.org", "language": "es"})).json()
+    assert kai["status"] == "confirmed"
+    await send_all(settings)
+    inbox.raw.clear()
+    now = utcnow()
+    organizer = await User.select().where(User.email == "organizer@example.org").first()
+
+    got = await client.post(f"/api/rsvps/{kai['id']}/care", params={"token": token(kai)},
+                            json={"message": "Necesito hablar con alguien 🙏"})
+    assert got.status_code == 202, got.text
+    await team.invite_member(p["id"], {"email": "nuevo@example.org", "role": "staff"}, user=organizer, now=now,
+                             base_url=get_settings().base_url)
+    await links.request_reset("organizer@example.org", now=now, client="test", base_url=get_settings().base_url)
+    subject = "Cambio de sala — 🎶 la residencia pasa al Estudio B, con té y música en vivo 🍵"
+    assert await broadcast({"subject": subject, "message": "Nos vemos allí.", "audience": "confirmed"},
+                           activity_id=residency["id"], user=organizer, now=now) == 1
+    await OutboxMessage.insert(message_row(kind="feedback", to="kai@example.org", rsvp_id=kai["id"], now=now))
+    await enqueue(kind="low_stock", to="organizer@example.org", now=now, subject=f"Low stock: Té 🍵 (3 left) · {name}",
+                  body_text="Té 🍵 is down to 3.")
+    assert (await send_all(settings))["failed"] == 0
+    day_two = datetime.fromisoformat(residency["slots"][1]["starts_at"]) - timedelta(hours=24)
+    assert await send_due_reminders(now=day_two) == 1
+    assert (await send_all(settings, now=day_two))["failed"] == 0
+
+    kinds = {row["kind"] for row in await OutboxMessage.select(OutboxMessage.kind).where(OutboxMessage.last_error == "")}
+    assert {"care", "account_invite", "password_reset", "broadcast", "feedback", "low_stock", "reminder"} <= kinds
+    assert len(inbox.raw) == 7
+    subjects = set()
+    for raw in inbox.raw:
+        message = strict(raw)
+        head = raw.split(b"\r\n\r\n", 1)[0]
+        assert max(len(line) for line in head.split(b"\r\n")) <= 78
+        assert not re.search(rb"=\?utf-8\?[bq]\?\?=", head, re.I)
+        assert re.fullmatch(r"<[0-9a-f]{32}@testserver\.local>", message["Message-ID"])
+        assert parsedate_to_datetime(message["Date"])
+        assert message["From"].addresses[0].addr_spec == get_settings().mail_from
+        assert message["Auto-Submitted"] == "auto-generated"
+        subjects.add(message["Subject"])
+    assert subject in subjects  # the organizer's words, every character
+    assert f"Low stock: Té 🍵 (3 left) · {name}" in subjects
+    [reminder] = [strict(raw) for raw in inbox.raw if "día 2" in strict(raw)["Subject"]]
+    assert "domingo, 4 de julio de 2027, 10:00 – 14:00 EDT" in text_of(reminder)
+    assert "sábado" not in text_of(reminder)  # that day's time only
+
+
+async def test_guests_with_internationalised_addresses_get_their_mail(api, setup, client):
+    """A domain with non-ASCII letters goes out in its IDNA (ASCII) form, which every server takes; a mailbox
+    with non-ASCII letters goes out with SMTPUTF8 to a server that offers it; neither is retried forever."""
+    controller, inbox = start(smtputf8=True)
+    try:
+        settings = settings_for(controller.port)
+        a = await api.activity(setup["program"]["id"], setup["space"]["id"], title="Sound bath")
+        unwritable = "max@" + "ü" * 64 + ".example"  # a label IDNA cannot write (over 63 octets)
+        for name, addr in (("Ana", "ana@bücher.example"), ("José", "josé@ejemplo.es"), ("Zoe", "zoe@example.org"),
+                           ("Max", unwritable)):
+            got = await client.post(f"/api/activities/{a['id']}/rsvps", json={"name": name, "email": addr})
+            assert got.status_code == 201, got.text
+        assert await send_all(settings) == {"sent": 3, "failed": 0, "logged": 0, "superseded": 1}
+        [skipped] = await OutboxMessage.select().where(OutboxMessage.to_addr == unwritable)
+        assert skipped["sent_at"] is not None and skipped["last_error"].startswith("skipped:")
+    finally:
+        controller.stop()
+    envelopes = {rcpt[0]: "SMTPUTF8" in options for _, rcpt, options in inbox.envelopes}
+    assert envelopes == {"ana@xn--bcher-kva.example": False, "josé@ejemplo.es": True, "zoe@example.org": False}
+    by_to = {}
+    for raw in inbox.raw:
+        # An SMTPUTF8 message's headers are UTF-8 (RFC 6532): read as text, still strictly.
+        message = email.message_from_string(raw.decode("utf-8"), policy=STRICT)
+        by_to[message["To"].addresses[0].addr_spec] = (raw, message)
+        assert message["Subject"] == "You're confirmed: Sound bath"
+    assert set(by_to) == {"ana@xn--bcher-kva.example", "josé@ejemplo.es", "zoe@example.org"}
+    # No encoded-word inside an address (RFC 2047 forbids it): the IDNA form, or UTF-8 itself under SMTPUTF8.
+    for raw, _ in by_to.values():
+        assert b"=?" not in raw.split(b"\r\n\r\n", 1)[0].split(b"\r\nTo:", 1)[1].split(b"\r\n", 1)[0]
+    assert by_to["ana@xn--bcher-kva.example"][0].isascii()
+    assert "José" in text_of(by_to["josé@ejemplo.es"][1])
