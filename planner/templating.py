@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import parse_qsl, urlencode
 
-from planner import i18n
+from planner import i18n, phones
 from planner.i18n import current_language  # noqa: F401  (re-exported: pages set it here)
 from planner.terms import term
 
@@ -54,3 +54,6 @@ def configure_engine(engine) -> None:
     env.globals["language_name"] = i18n.language_name
     env.globals["lang_url"] = lang_url
     env.filters["stored"] = i18n.stored
+    env.filters["tel"] = phones.tel
+    env.filters["phones"] = phones.phone_numbers
+    env.filters["first_number"] = phones.first_number

@@ -64,8 +64,10 @@ async def world(live_server):
         await c.post(f"/api/programs/{p['id']}/stock/movements", json={"item_id": item["id"], "quantity": 40, "kind": "receive"})
         guest = (await c.post(f"/api/activities/{a['id']}/rsvps", json={"name": "Ana Lima", "email": f"ana-{tag}@example.org", "guests": 1})).json()
         waiting = (await c.post(f"/api/activities/{a['id']}/rsvps", json={"name": "Ben Ode", "email": f"ben-{tag}@example.org"})).json()
+        # Cleo answers her own invitation: Maya's stays unanswered, so its page is the invitation form.
+        cleo = (await c.post(f"/api/activities/{dinner['id']}/invitations", json={"name": "Cleo", "email": f"cleo-{tag}@example.org"})).json()
         spare = (await c.post(f"/api/activities/{dinner['id']}/rsvps", json={"name": "Cleo", "email": f"cleo-{tag}@example.org",
-                                                                              "invite_code": inv["invite_code"]})).json()
+                                                                              "invite_code": cleo["invite_code"]})).json()
     staff = await add_staff(server, p["id"], f"staff-{tag}@example.org")
     server.add_user(f"newcomer-{tag}@example.org")
     return {"server": server, "program": p, "space": s, "activity": a, "dinner": dinner, "invite": inv, "kit": kit,
@@ -143,6 +145,8 @@ async def audit(page, base: str, pages: list[tuple[str, str]], label: str) -> li
         r = await page.goto(base + path)
         # Only the page about a missing page may be missing: any other 404 would audit the error page instead.
         assert r is not None and r.status == (404 if name == "not-found" else 200), (path, r.status if r else None)
+        # ...and a page that sends the browser elsewhere (an answered invitation) would audit that other page.
+        assert page.url.split("?")[0] == (base + path).split("?")[0], (path, page.url)
         # Pages with a live connection (the dashboard) never go quiet: wait for their scripts, not the network.
         await page.wait_for_load_state("load")
         await page.wait_for_timeout(300)
