@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
-from planner import i18n
+from planner import i18n, phones
 from planner.i18n import current_language  # noqa: F401  (re-exported: pages set it here)
 from planner.terms import term
 
@@ -22,8 +22,16 @@ def local_time(value: datetime | str | None, tz: str, fmt: str = "medium") -> st
     return i18n.format_datetime(value, tz, fmt)
 
 
-def lang_url(request, code: str) -> str:
-    """This page's address in another language (its other parameters, such as a guest's token, kept)."""
+def lang_url(request, code: str, base: str | None = None) -> str:
+    """This page's address in another language (its other parameters, such as a guest's token, kept).
+
+    A page that answers a form (a message sent, data erased) has no address of its own to show again:
+    it names one in `base` (set as `lang_base` in its template), where the switcher takes the guest instead
+    of sending them to a form's address, which only takes POST."""
+    if base:
+        path, _, query = base.partition("?")
+        params = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != "lang"]
+        return path + "?" + urlencode([*params, ("lang", code)])
     if request is None:
         return f"?lang={code}"
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
@@ -46,3 +54,6 @@ def configure_engine(engine) -> None:
     env.globals["language_name"] = i18n.language_name
     env.globals["lang_url"] = lang_url
     env.filters["stored"] = i18n.stored
+    env.filters["tel"] = phones.tel
+    env.filters["phones"] = phones.phone_numbers
+    env.filters["first_number"] = phones.first_number

@@ -383,3 +383,177 @@ def test_templates_translate_only_literal_text():
             if re.search(r"(?<![\w.])(_|gettext|ngettext)\(\s*[A-Za-z_]", line):
                 dynamic.append(f"{path.relative_to(ROOT)}:{n}")
     assert not dynamic, dynamic
+
+
+# ---------------------------------------------------------------- the switcher on every guest page
+
+def _switcher(page: str) -> list[tuple[str, str]]:
+    found = re.search(r'<nav class="langs" aria-label="[^"]+">(.*?)</nav>', page, re.S)
+    assert found, "no language switcher"
+    return re.findall(r'<a href="([^"]+)" hreflang="([a-z]+)"', html.unescape(found.group(1)))
+
+
+def _csrf(page: str) -> str:
+    return re.search(r'name="_csrf_token" value="([^"]+)"', page).group(1)
+
+
+async def test_every_guest_page_has_a_switcher_whose_links_work_and_are_remembered(setup, api, client):
+    """Each page a guest can land on, also those that answer a form, offers the five languages; following
+    a link shows that page in the language (never a 404 or 405), and the choice then holds on the next page."""
+    pid = setup["program"]["id"]
+    a = await api.activity(pid, setup["space"]["id"], published=True)
+    d = await api.activity(pid, setup["space"]["id"], kind="dinner", rsvp_mode="invite", title="Table",
+                           starts_at="2027-07-03T19:00", ends_at="2027-07-03T21:00")
+    inv = (await api.post(f"/api/activities/{d['id']}/invitations", {"name": "Maya", "email": "maya@example.org"}, expect=201)).json()
+    ana = (await client.post(f"/api/activities/{a['id']}/rsvps", json={"name": "Ana", "email": "ana@example.org"})).json()
+    ben = (await client.post(f"/api/activities/{a['id']}/rsvps", json={"name": "Ben", "email": "ben@example.org"})).json()
+    ana_url = ana["manage_url"].split("testserver.local", 1)[1]
+    ben_url = ben["manage_url"].split("testserver.local", 1)[1]
+
+    pages: dict[str, tuple[str, str]] = {}  # name -> (the address the page was reached at, its HTML)
+    for name, url in (("activity", f"/a/{a['id']}"), ("invited", f"/a/{d['id']}?invite={inv['invite_code']}"),
+                      ("guest", ana_url), ("cancel", ana_url.replace("?", "/cancel?", 1)), ("programme", f"/p/{pid}"),
+                      ("help", f"/help?program={pid}"), ("help-country", "/help/US"), ("login", "/login"),
+                      ("reset", "/account/reset"), ("not-found", "/a/987654321")):
+        r = await client.get(url, headers={"Accept": "text/html"})
+        assert r.status_code == (404 if name == "not-found" else 200), (name, r.status_code)
+        pages[name] = (url, r.text)
+    # Pages that answer a form: "check your e-mail", a message to the care team, the erased page.
+    tok = _csrf(pages["activity"][1])
+    r = await client.post(f"/a/{a['id']}", data={"_csrf_token": tok, "name": "Ana", "email": "ana@example.org", "guests": "0"})
+    assert r.status_code == 200 and "/r/" not in r.text.split("<main", 1)[1].split("</main>")[0], r.text[:300]
+    pages["check-email"] = (f"/a/{a['id']}", r.text)
+    r = await client.post(f"/p/{pid}/care", data={"_csrf_token": tok, "message": "Hello"})
+    assert r.status_code == 200, r.text[:300]
+    pages["care-sent-public"] = (f"/p/{pid}/care", r.text)
+    r = await client.post(ana_url.replace("?", "/care?", 1), data={"_csrf_token": tok, "message": "Hello"})
+    assert r.status_code == 200, r.text[:300]
+    pages["care-sent-guest"] = (ana_url.replace("?", "/care?", 1), r.text)
+    r = await client.post(ben_url.replace("?", "/erase?", 1), data={"_csrf_token": tok})
+    assert r.status_code == 200, r.text[:300]
+    pages["erased"] = (ben_url.replace("?", "/erase?", 1), r.text)
+
+    broken = []
+    for name, (_url, text) in pages.items():
+        links = _switcher(text)
+        assert [code for _, code in links] == list(LANGUAGES), name
+        for href, code in links:
+            if code != "pt":
+                continue
+            r = await client.get(href, headers={"Accept": "text/html", "Accept-Language": "en"})
+            if r.status_code != (404 if name == "not-found" else 200) or '<html lang="pt">' not in r.text:
+                broken.append((name, href, r.status_code))
+    assert not broken, broken
+    # Remembered: the next page, with no ?lang= and an English browser, is still in Portuguese.
+    r = await client.get(f"/p/{pid}", headers={"Accept-Language": "en"})
+    assert '<html lang="pt">' in r.text
+    client.cookies.clear()
+
+
+async def test_language_picked_on_the_page_before_rsvp_is_used_for_every_later_mail(setup, api, client):
+    """A guest picks French with the switcher, RSVPs through the form from an English browser, and every mail
+    after that (confirmation, seat offered from the waitlist, time changed by the organizer, reminder,
+    the organizer's message, cancellation) reaches a real SMTP server in French, whoever's request set it off."""
+    import dataclasses
+    from datetime import UTC, datetime, timedelta
+    from email.header import decode_header, make_header
+
+    from planner.mail.worker import run_once
+    from planner.rsvps.messages import send_due_reminders
+    from planner.rsvps.tables import Rsvp
+    from planner.settings import get_settings
+    from tests.mail.smtp import start
+    from tests.scheduling.test_pages import form_token, login
+
+    ctl, inbox = start()
+    try:
+        settings = dataclasses.replace(get_settings(), smtp_host="127.0.0.1", smtp_port=ctl.port, smtp_tls="none")
+
+        async def drain(now):
+            while any((await run_once(settings, now=now)).values()):
+                pass
+
+        pid = setup["program"]["id"]
+        a = await api.activity(pid, setup["space"]["id"], published=True, capacity=1, title="Souffle")
+        ana = (await client.post(f"/api/activities/{a['id']}/rsvps", json={"name": "Ana", "email": "ana@example.org"},
+                                 headers={"Accept-Language": "en"})).json()
+        page = await client.get(f"/a/{a['id']}", params={"lang": "fr"}, headers={"Accept-Language": "en"})
+        assert '<html lang="fr">' in page.text
+        r = await client.post(f"/a/{a['id']}", data={"_csrf_token": _csrf(page.text), "name": "Zoé", "email": "zoe@example.org",
+                                                    "guests": "0"}, headers={"Accept-Language": "en"})
+        assert r.status_code == 303, r.text[:300]
+        zoe = await Rsvp.select(Rsvp.id, Rsvp.language, Rsvp.status).where(Rsvp.email == "zoe@example.org").first()
+        assert (zoe["language"], zoe["status"]) == ("fr", "waitlisted")
+        client.cookies.clear()
+        start_at = datetime(2027, 7, 2, 14, 30, tzinfo=UTC)
+        await drain(start_at - timedelta(days=5))
+
+        # Ana's cancellation (in English) moves Zoé up; the organizer (in English) moves the activity.
+        r = await client.post(f"/api/rsvps/{ana['id']}/cancel", params={"token": ana["manage_url"].split("token=")[1]},
+                              headers={"Accept-Language": "en"})
+        assert r.status_code == 200, r.text
+        assert (await Rsvp.select(Rsvp.status).where(Rsvp.id == zoe["id"]).first())["status"] == "confirmed"
+        await drain(start_at - timedelta(days=4))
+        r = await client.patch(f"/api/activities/{a['id']}", json={"starts_at": "2027-07-02T10:30", "ends_at": "2027-07-02T11:30"},
+                               headers={**api.h, "Accept-Language": "en"})
+        assert r.status_code == 200, r.text
+        await drain(start_at - timedelta(days=3))
+        assert await send_due_reminders(now=start_at - timedelta(hours=24)) == 1
+        await drain(start_at - timedelta(hours=24))
+        await login(client)
+        tok = await form_token(client, f"/activities/{a['id']}/message")
+        r = await client.post(f"/activities/{a['id']}/message", data={"_csrf_token": tok, "audience": "confirmed", "subject": "Studio B",
+                                                                     "message": "We moved.", "confirmed": "yes"},
+                              headers={"Accept-Language": "en"})
+        assert r.status_code == 303, r.text[:300]
+        await drain(start_at - timedelta(hours=23, minutes=30))
+        r = await client.post(f"/api/activities/{a['id']}/cancel", headers={**api.h, "Accept-Language": "en"})
+        assert r.status_code in (200, 202), r.text
+        await drain(start_at - timedelta(hours=23))
+
+        got = [m for m in inbox.messages if m["To"] == "zoe@example.org"]
+        kinds = [str(make_header(decode_header(m["Subject"]))) for m in got]
+        assert len(got) >= 6, kinds
+        for m in got:
+            assert m["Content-Language"] == "fr", (m["Subject"], m["Content-Language"])
+            plain = next(p for p in m.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
+            assert plain.startswith("Bonjour Zoé,"), (m["Subject"], plain[:80])
+        assert "Rappel" in " ".join(kinds) and "Studio B" in kinds and any(k.startswith("Mis à jour") for k in kinds)
+        assert any(k.startswith("Annulé") for k in kinds) and any("liste d'attente" in k for k in kinds)
+    finally:
+        ctl.stop()
+
+
+async def test_german_guest_on_a_us_programme_has_911_and_988_one_tap_away_in_german_on_every_guest_page(setup, api, client):
+    """At the top of each guest page, before anything else: the US crisis line and emergency number as
+    tel: links, with German words around them; the full list further down, its names and hours in German."""
+    pid = setup["program"]["id"]
+    a = await api.activity(pid, setup["space"]["id"], published=True)
+    body = (await client.post(f"/api/activities/{a['id']}/rsvps", json={"name": "Jonas", "email": "jonas@example.org"},
+                              headers={"Accept-Language": "de-DE,de;q=0.9"})).json()
+    guest = body["manage_url"].split("testserver.local", 1)[1]
+    for url in (f"/a/{a['id']}", guest, f"/p/{pid}"):
+        page = html.unescape((await client.get(url, headers={"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"})).text)
+        assert '<html lang="de">' in page, url
+        top = page[page.index('<p class="crisis-bar">'):]
+        top = top[:top.index("</p>")]
+        assert "Musst du jetzt mit jemandem reden?" in top, url
+        assert 'href="tel:988">Ruf 988 an' in top or 'href="tel:988">' in top, top
+        assert 'href="tel:911">Notruf 911</a>' in top, top
+        assert page.index('<p class="crisis-bar">') < page.index("<h1"), url  # before anything else on the page
+        rest = page[page.index('id="support-heading"'):]
+        assert "Notruf" in rest and 'href="tel:911"' in rest and 'href="tel:988"' in rest and "Emergency services" not in rest
+    client.cookies.clear()
+
+
+async def test_crisis_bar_names_a_lone_emergency_number_in_the_guests_language(api, client):
+    """Italy has only its emergency number: the bar calls it, and the name read out to screen readers is German."""
+    p = await api.program(country="IT", timezone="Europe/Rome")
+    s = await api.space(p["id"])
+    a = await api.activity(p["id"], s["id"], published=True)
+    page = html.unescape((await client.get(f"/a/{a['id']}", params={"lang": "de"})).text)
+    top = page[page.index('<p class="crisis-bar">'):]
+    top = top[:top.index("</p>")]
+    assert 'href="tel:112"' in top and "(Notruf)" in top and "Emergency services" not in top, top
+    assert top.count('href="tel:') == 1  # the emergency number once, not twice
+    client.cookies.clear()

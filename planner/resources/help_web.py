@@ -11,6 +11,7 @@ from litestar import Request, Response, get
 from planner.errors import PlannerError
 from planner.i18n import _l, translations
 from planner.paths import asset_dir
+from planner.phones import first_number, phone_numbers
 from planner.resources import hub, rules
 from planner.resources.public_list import KIND_LABELS, attribution
 from planner.templating import current_language
@@ -64,6 +65,8 @@ def _display(e: dict, lang: str) -> dict:
         "name": t(e["name"]) if e["name"] else "",
         "kind_label": t(KIND_LABELS.get(e["kind"], KIND_LABELS["other"])),
         "tel": hub.tel(e.get("phone")),
+        "numbers": [(n, hub.tel(n)) for n in phone_numbers(e.get("phone"))],
+        "first_number": first_number(e.get("phone")),
         "url_label": url.replace("https://", "").replace("http://", "").replace("mailto:", "").rstrip("/"),
         "note": t(e["note"]) if e.get("note") else None,
         "language_names": [names.get(x.split("-")[0], x) for x in e.get("languages") or []],

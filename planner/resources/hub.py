@@ -15,6 +15,7 @@ import unicodedata
 
 from babel import Locale
 
+from planner import phones
 from planner.resources.public_list import (
     CURRENT,
     by_code,
@@ -96,8 +97,8 @@ def countries(lang: str = "en") -> list[dict]:
 
 
 def tel(number: str | None) -> str:
-    """The characters to dial, for a tel: link."""
-    return re.sub(r"[^0-9+*#]", "", number or "")
+    """The characters to dial, for a tel: link (the first number, where the field lists several)."""
+    return phones.tel(number)
 
 
 @functools.cache

@@ -122,6 +122,9 @@ async def test_care_inbox_opens_for_organizers_and_the_care_role_only(api, setup
         programme = await client.get(f"/programs/{pid}")
         assert (f'href="/programs/{pid}/care"' in programme.text) is (status == 200)
         await client.post("/logout", data={"_csrf_token": client.cookies.get("csrftoken")})
+    # Opening the page is an opening too (the care role's), and staff's refused visit is not.
+    opened = await AuditEvent.select().where((AuditEvent.action == "care_opened") & (AuditEvent.program == pid))
+    assert sorted(e["actor_label"] for e in opened) == ["counsellor@example.org", "counsellor@example.org", "organizer@example.org"]
 
 
 async def test_care_messages_are_purged_after_retention(api, setup, client):

@@ -93,3 +93,36 @@ async def test_help_licence_page_carries_the_attribution_and_the_cc_by_sa_text(c
     assert "revision 1362829639" in r.text and "revision 1363635917" in r.text
     assert "Attribution-ShareAlike 4.0 International" in r.text and "Section 3 -- License Conditions." in r.text
     assert 'href="/help/licence"' in (await client.get("/help")).text
+
+
+def _tels(page: str) -> list[str]:
+    return re.findall(r'href="tel:([^"]*)"', page)
+
+
+async def test_a_line_with_several_numbers_dials_each_of_them_not_all_digits_run_together(api, client):
+    """Germany's Telefonseelsorge is '0800 111 0 111 / 0800 111 0 222 / 116 123': one tap must dial one of them.
+    The same for the Netherlands' 113, Argentina and India; a slash inside a note ('CABA/GBA') is not a separator."""
+    from planner.phones import phone_numbers, tel
+
+    assert phone_numbers("0800 111 0 111 / 0800 111 0 222 / 116 123") == ["0800 111 0 111", "0800 111 0 222", "116 123"]
+    assert phone_numbers("135 (CABA/GBA) / (011) 5275-1135") == ["135 (CABA/GBA)", "(011) 5275-1135"]
+    assert tel("135 (CABA/GBA) / (011) 5275-1135") == "135" and tel("116 123") == "116123" and tel(None) == ""
+    good = {"08001110111", "08001110222", "116123", "112", "113", "08000113", "135", "01152751135", "14416", "18008914416"}
+    de = (await client.get("/help/DE")).text
+    assert {"08001110111", "08001110222", "116123"} <= set(_tels(de))
+    for code in ("DE", "NL", "AR", "IN"):
+        page = (await client.get(f"/help/{code}")).text
+        # Every tel: link is one number: at most 15 digits (E.164), never three numbers glued together.
+        assert all(len(t.lstrip("+")) <= 15 for t in _tels(page)), (code, _tels(page))
+    p = await api.program(country="DE", timezone="Europe/Berlin")
+    s = await api.space(p["id"])
+    a = await api.activity(p["id"], s["id"], published=True)
+    guest = (await client.get(f"/a/{a['id']}", params={"lang": "de"})).text
+    top = guest[guest.index('<p class="crisis-bar">'):]
+    top = top[:top.index("</p>")]
+    # The bar names the number it dials, not the whole list (which is further down).
+    assert _tels(top) == ["08001110111", "112"] and "0800 111 0 111" in top and "0800 111 0 222" not in top, top
+    assert set(_tels(guest)) <= good, _tels(guest)
+    home = (await client.get("/help", params={"program": p["id"]})).text
+    assert set(_tels(home[home.index('id="home-heading"'):home.index('id="find-heading"')])) == {"112", "08001110111"}
+    client.cookies.clear()
