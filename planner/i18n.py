@@ -40,11 +40,13 @@ def translations(lang: str) -> _gettext.NullTranslations:
     return _gettext.translation("messages", localedir=str(LOCALE_DIR), languages=[lang], fallback=True)
 
 
-def available() -> list[str]:
+@lru_cache(maxsize=1)
+def available() -> tuple[str, ...]:
+    """The languages with a compiled catalogue (read once: every request asks)."""
     langs = [DEFAULT]
     if LOCALE_DIR.is_dir():
         langs += sorted(p.name for p in LOCALE_DIR.iterdir() if (p / "LC_MESSAGES" / "messages.mo").exists())
-    return [code for code in LANGUAGES if code in langs]
+    return tuple(code for code in LANGUAGES if code in langs)
 
 
 def supported(code: str | None) -> str | None:
@@ -78,9 +80,11 @@ def parse_accept_language(header: str | None) -> list[str]:
 
 def negotiate(accept: str | None, offered: Iterable[str] | None = None) -> str | None:
     """Babel's negotiation of an Accept-Language header against our languages (or a subset)."""
+    wanted = [t.replace("_", "-") for t in parse_accept_language(accept)] if accept else []
+    if not wanted:
+        return None
     have = [code for code in (offered or available()) if code in available()]
-    wanted = [t.replace("_", "-") for t in parse_accept_language(accept)]
-    if not wanted or not have:
+    if not have:
         return None
     found = Locale.negotiate(wanted, have, sep="-")
     if found is None:
