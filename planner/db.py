@@ -121,21 +121,6 @@ async def _reset_connection(conn) -> None:
         await conn.execute("ROLLBACK")
 
 
-_stripes: list[asyncio.Lock] | None = None
-
-
-def slot_lock(slot_id: int) -> asyncio.Lock:
-    """A per-process lock for one slot (striped, 64 of them): RSVPs for the same slot queue here
-    instead of inside PostgreSQL on the row lock. For speed only; FOR UPDATE stays the guarantee."""
-    global _stripes
-    loop = asyncio.get_running_loop()
-    if _stripes is None or getattr(_stripes[0], "_planner_loop", None) is not loop:
-        _stripes = [asyncio.Lock() for _ in range(64)]
-        for lock in _stripes:
-            lock._planner_loop = loop  # type: ignore[attr-defined]
-    return _stripes[slot_id % 64]
-
-
 async def start() -> None:
     db = engine()
     if db.engine_type == "postgres":

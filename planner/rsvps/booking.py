@@ -9,8 +9,9 @@ from typing import Any
 import asyncpg
 
 from planner.accounts.rules import normalise_email
-from planner.db import free_pool, is_postgres, locked, raw, slot_lock, write_transaction
+from planner.db import free_pool, is_postgres, locked, raw, write_transaction
 from planner.errors import PlannerError, not_found
+from planner.groupcommit import GroupCommit
 from planner.i18n import _nl
 from planner.outbox.rules import message_row
 from planner.outbox.tables import OutboxMessage
@@ -83,6 +84,11 @@ def _pick_slot(a: dict, slot_id: Any) -> int:
     return sid
 
 
+# RSVPs arriving together in this process share one transaction and one commit (planner.groupcommit), one
+# after another on one connection: first come, first served, as the slot's row lock orders them across
+# processes. A repeat in a group fails the group, which then runs RSVP by RSVP.
+RSVPS: GroupCommit[Any] = GroupCommit("rsvp")
+
 # PostgreSQL: lock the slot, move its counters, insert the RSVP (with its ticket) and the
 # outbox row, all in one statement. The duplicate check is the partial unique index on
 # (activity, email) for active RSVPs: a repeat fails the statement, which changes nothing.
@@ -133,10 +139,13 @@ async def _fast_rsvp(a: dict, slot_id: int, *, name: str, email: str, guests: in
     if pool is None:
         return None
     code = new_code()
+
+    async def write(conn: Any) -> tuple[Any, None]:
+        return await conn.fetchrow(FAST_RSVP, slot_id, a["rsvp_mode"], 1 + guests, a["program"], a["id"], name, email,
+                                   json.dumps(answers), code, language[:10], now), None
+
     try:
-        async with slot_lock(slot_id), pool.acquire() as conn:
-            row = await conn.fetchrow(FAST_RSVP, slot_id, a["rsvp_mode"], 1 + guests, a["program"], a["id"], name, email,
-                                      json.dumps(answers), code, language[:10], now)
+        row = await RSVPS.run(write, pool)
     except asyncpg.UniqueViolationError:
         return None  # a repeat: the careful path returns the existing RSVP
     status = row["status"]

@@ -91,3 +91,28 @@ async def test_a_failed_group_runs_again_write_by_write(probe_table):
     # A database error of a write alone is its caller's answer.
     with pytest.raises(asyncpg.UniqueViolationError):
         await group.run(writer(10), pool)
+
+
+async def test_concurrent_rsvps_are_grouped_first_come_first_served_and_repeats_answered(api, setup, client):
+    from planner.rsvps import booking
+    from planner.rsvps.tables import Rsvp
+
+    pid, sid = setup["program"]["id"], setup["space"]["id"]
+    a = await api.activity(pid, sid, capacity=10)
+    groups = booking.RSVPS.groups
+
+    async def wave(emails: list[str]) -> list:
+        return await asyncio.gather(*[client.post(f"/api/activities/{a['id']}/rsvps", json={"name": e.split("@")[0], "email": e})
+                                      for e in emails])
+
+    first = await wave([f"g{i}@example.org" for i in range(40)])
+    assert booking.RSVPS.groups > groups, "no RSVPs were grouped"
+    # New guests and three repeats at the same moment: a group holding a repeat runs again RSVP by RSVP.
+    emails = [f"g{i}@example.org" for i in range(40, 60)] + [f"g{i}@example.org" for i in (3, 17, 39)]
+    second = await wave(emails)
+    assert all(r.status_code == 201 for r in first + second[:20]), [r.text for r in first + second[:20] if r.status_code != 201][:2]
+    assert all(r.status_code == 202 and r.json()["status"] == "check_email" for r in second[20:]), [r.text for r in second[20:]]
+    placed = [r.json() for r in first + second[:20]]
+    assert [p["status"] for p in placed].count("confirmed") == 10
+    assert sorted(p["waitlist_position"] for p in placed if p["status"] == "waitlisted") == list(range(1, 51))
+    assert await Rsvp.count().where(Rsvp.activity == a["id"]) == 60
