@@ -76,8 +76,9 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
     async def work() -> tuple[int, int]:
         await _migrate()
-        answers = await purge_sensitive_answers(now=now, retention_days=days)
-        return answers, await purge_care_messages(now=now, retention_days=days)
+        # Care messages first, to count them: purge_sensitive_answers deletes them too (the worker's one call).
+        messages = await purge_care_messages(now=now, retention_days=days)
+        return await purge_sensitive_answers(now=now, retention_days=days), messages
 
     changed, messages = _run(work)
     print(f"Sensitive answers purged from {changed} RSVP(s), and {messages} care message(s) deleted, "

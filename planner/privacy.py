@@ -81,8 +81,6 @@ async def erase_guest(rsvp_id: Any, token: str | None, *, now: datetime) -> None
             OutboxMessage.to_addr: f"erased@{ERASED_DOMAIN}", OutboxMessage.subject: "", OutboxMessage.body_text: "",
             OutboxMessage.body_html: "", OutboxMessage.ics: "", OutboxMessage.context: {}, OutboxMessage.last_error: "",
         }).where((OutboxMessage.to_addr == email) | OutboxMessage.rsvp.is_in(ids))
-        # What they wrote to the care team goes with them.
-        await erase_sender(r0["program"], email)
         await record("guest_erased", now=now, program_id=r0["program"], subject=f"{len(ids)} RSVP(s)",
                      detail="erased by the guest from their personal link")
 

@@ -239,3 +239,28 @@ async def test_audit_page_shows_the_programmes_events_to_organizers_only(app, ap
         await login(crew, "crew@example.org")
         assert (await crew.get(f"/programs/{pid}/audit", headers={"Accept": "text/html"})).status_code == 403
         assert (await crew.get(f"/api/programs/{pid}/audit")).status_code == 403
+
+
+async def test_the_team_page_removes_members_and_keeps_the_last_organizer(app, api, setup, client):
+    """The same rules through the page's own forms: remove someone, then try to remove or demote the last organizer."""
+    pid = setup["program"]["id"]
+    staff = await _member(api, pid, "crew@example.org")
+    me = (await User.select(User.id).where(User.email == "organizer@example.org").first())["id"]
+    async with client_from(app, "198.51.100.20") as crew:
+        await login(crew, "crew@example.org")
+        assert (await crew.get(f"/programs/{pid}", headers={"Accept": "text/html"})).status_code == 200
+        await login(client)
+        tok = await form_token(client, f"/programs/{pid}/team")
+        r = await client.post(f"/programs/{pid}/team/remove", data={"_csrf_token": tok, "user_id": str(staff["user_id"])})
+        assert r.status_code == 303 and r.headers["location"] == f"/programs/{pid}/team?m=remove"
+        assert "Their access to this programme has ended" in (await client.get(r.headers["location"])).text
+        # Their open session is refused at once.
+        assert (await crew.get(f"/programs/{pid}", headers={"Accept": "text/html"})).status_code == 404
+    assert await Membership.count().where(Membership.user == staff["user_id"]) == 0
+    assert await AuditEvent.count().where(AuditEvent.action == "member_removed") == 1
+    for action, extra in (("remove", {}), ("role", {"role": "staff"})):
+        r = await client.post(f"/programs/{pid}/team/{action}", data={"_csrf_token": tok, "user_id": str(me), **extra})
+        assert r.status_code == 303 and "e=" in r.headers["location"], (action, r.headers.get("location"))
+        page = await client.get(r.headers["location"])
+        assert "last organizer" in page.text or "someone else an organizer first" in page.text, page.text[:2000]
+    assert await Membership.count().where((Membership.program == pid) & (Membership.role == "organizer") & (Membership.user == me)) == 1

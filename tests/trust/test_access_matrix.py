@@ -4,7 +4,8 @@ Every route x {anonymous, guest with another's token, staff and organizer of ano
 staff, organizer, admin}. Each route declares its expected access in ONE place, `ACCESS` below,
 keyed by (method, path as Litestar spells it). A route without an entry fails the test, and so does
 an entry for a route that no longer exists. A denial answers 401/403/404 (or, for a page, the login
-redirect) and tells an outsider no name: not the programme's, the activity's, a guest's or a space's.
+redirect) and tells an outsider no name: not the programme's, the activity's, a guest's or a space's;
+an API denial is an error body alone, with no details and no number in its sentence (no count leaks).
 
 To add a route: one line in ACCESS with its level and, for writes, a body that would succeed for an
 allowed caller (so that a denial is not hidden behind a 400).
@@ -505,6 +506,10 @@ def _denied(role: str, r: httpx.Response, is_api: bool, access: Access) -> str |
             body = r.json()
             if not set(body) <= {"status_code", "detail", "extra"}:
                 return f"the denial carries more than an error: {sorted(body)}"
+            if body.get("extra"):
+                return f"the denial carries details: {body['extra']!r}"
+            if any(ch.isdigit() for ch in str(body.get("detail", ""))):
+                return f"the denial's sentence holds a number: {body['detail']!r}"
     return None
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sqlite3
 import subprocess
+import time
 import uuid
+from datetime import date
 
 import asyncpg
 import httpx
@@ -14,9 +17,11 @@ import pytest
 
 from planner import db
 from planner.audit.tables import AuditEvent
+from planner.care.tables import CareMessage
 from planner.fields import loads
 from planner.mail.worker import run_once
 from planner.outbox.tables import OutboxMessage
+from planner.programs.tables import Program
 from planner.rsvps.tables import Rsvp
 from planner.settings import get_settings
 from planner.tickets.tables import Checkin
@@ -28,11 +33,21 @@ from tests.trust.server import env_for, run, server_log, serving
 NAME, EMAIL = "Ivy Quietly", "ivy.quietly@example.org"
 
 
+async def _tables() -> list[str]:
+    if ENGINE == "postgres":
+        rows = await db.raw("SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public'")
+    else:
+        rows = await db.raw("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+    return sorted(r["name"] for r in rows)
+
+
 async def _all_text_rows() -> str:
-    """Every row of every table that can hold a person's details, as one text to search."""
+    """Every row of every table in the database (not a list of the ones we expect to matter), as one text to search."""
+    tables = await _tables()
+    assert {"rsvp", "invitation", "outbox_message", "checkin", "care_message", "audit_event"} <= set(tables), tables
     out = []
-    for table in ("rsvp", "invitation", "outbox_message", "checkin", "scan_conflict", "audit_event"):
-        out += [repr(r) for r in await db.raw(f"SELECT * FROM {table}")]
+    for table in tables:
+        out += [repr(r) for r in await db.raw(f'SELECT * FROM "{table}"')]
     return "\n".join(out)
 
 
@@ -42,12 +57,16 @@ async def test_erase_leaves_no_row_naming_the_guest_and_the_link_stops(api, clie
     q = (await api.post(f"/api/activities/{a['id']}/questions", {"label": "Dietary needs", "sensitive": True}, expect=201)).json()
     inv = (await api.post(f"/api/activities/{a['id']}/invitations", {"name": NAME, "email": EMAIL}, expect=201)).json()
     me = await guest(client, a["id"], name=NAME, email=EMAIL, invite_code=inv["invite_code"], answers={str(q["id"]): "no nuts"})
-    other = await guest(client, (await running_now(api, program=s["program"], title="Yoga", space_name="Tent 2"))["activity"]["id"],
-                        name=NAME, email=EMAIL)
+    yoga = (await running_now(api, program=s["program"], title="Yoga", space_name="Tent 2"))["activity"]
+    other = await guest(client, yoga["id"], name=NAME, email=EMAIL)
     await run_once(get_settings())  # some mail sent (logged) ...
     await api.post(f"/api/activities/{a['id']}/cancel", {"reason": "storm"})  # ... and some waiting
     scan = await api.post("/api/checkins", {"code": other["ticket"]["code"]}, expect=200)
     assert scan.json()["result"] == "admitted"
+    # Staff looked the guest up by name at the door, and the guest wrote to the care team.
+    await api.get("/api/scanner/search", params={"activity_id": yoga["id"], "q": "Ivy"}, expect=200)
+    r = await client.post(f"/api/rsvps/{me['id']}/care", params={"token": me["token"]}, json={"message": "Ivy here, no nuts please"})
+    assert r.status_code == 202, r.text
     checkins, rsvps = await Checkin.count(), await Rsvp.count()
     assert EMAIL in await _all_text_rows()
 
@@ -95,16 +114,59 @@ async def test_purge_command_drops_sensitive_answers_past_retention(api, setup, 
     a = await api.activity(setup["program"]["id"], setup["space"]["id"])
     q1 = (await api.post(f"/api/activities/{a['id']}/questions", {"label": "Access needs", "sensitive": True}, expect=201)).json()
     q2 = (await api.post(f"/api/activities/{a['id']}/questions", {"label": "Favourite song"}, expect=201)).json()
-    await guest(client, a["id"], answers={str(q1["id"]): "step-free", str(q2["id"]): "Dreams"})
+    g = await guest(client, a["id"], answers={str(q1["id"]): "step-free", str(q2["id"]): "Dreams"})
+    r = await client.post(f"/api/rsvps/{g['id']}/care", params={"token": g["token"]}, json={"message": "A quiet word, please."})
+    assert r.status_code == 202, r.text
     env = env_for(os.environ["PLANNER_DATABASE_URL"], PLANNER_SENSITIVE_RETENTION_DAYS="30")
     # The programme ends 2027-07-07: on 2027-07-20 the answers stay, on 2027-08-10 they go.
     early = await asyncio.to_thread(run, ["purge", "--today", "2027-07-20"], env)
     assert early.returncode == 0, early.stderr
-    assert "from 0 RSVP" in early.stdout
+    assert "from 0 RSVP(s), and 0 care message(s)" in early.stdout
     assert str(q1["id"]) in loads((await Rsvp.select(Rsvp.answers).first())["answers"])
+    assert await CareMessage.count() == 1
     late = await asyncio.to_thread(run, ["purge", "--today", "2027-08-10"], env)
-    assert late.returncode == 0 and "from 1 RSVP" in late.stdout, late.stdout + late.stderr
+    # What it says is what it did: one RSVP's answers and one care message.
+    assert late.returncode == 0 and "from 1 RSVP(s), and 1 care message(s)" in late.stdout, late.stdout + late.stderr
     assert loads((await Rsvp.select(Rsvp.answers).first())["answers"]) == {str(q2["id"]): "Dreams"}
+    assert await CareMessage.count() == 0
+
+
+async def test_serve_purges_by_itself(api, setup, client, tmp_path):
+    """Nobody runs `planner purge`: a running `planner serve` drops sensitive answers past retention on its own."""
+    a = await api.activity(setup["program"]["id"], setup["space"]["id"])
+    q1 = (await api.post(f"/api/activities/{a['id']}/questions", {"label": "Access needs", "sensitive": True}, expect=201)).json()
+    q2 = (await api.post(f"/api/activities/{a['id']}/questions", {"label": "Favourite song"}, expect=201)).json()
+    await guest(client, a["id"], answers={str(q1["id"]): "step-free", str(q2["id"]): "Dreams"})
+    # The programme ended long ago (the API refuses to make one in the past; the clock of a real server cannot be moved).
+    await Program.update({Program.starts_on: date(2020, 7, 1), Program.ends_on: date(2020, 7, 7)}).where(
+        Program.id == setup["program"]["id"])
+    env = env_for(os.environ["PLANNER_DATABASE_URL"], PLANNER_SENSITIVE_RETENTION_DAYS="30")
+
+    def serve_until_purged() -> dict:
+        with serving(env, tmp_path):
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                answers = asyncio.run(_answers_of_first_rsvp())
+                if str(q1["id"]) not in answers:
+                    return answers
+                time.sleep(0.5)
+            return answers
+
+    answers = await asyncio.to_thread(serve_until_purged)
+    assert answers == {str(q2["id"]): "Dreams"}
+
+
+async def _answers_of_first_rsvp() -> dict:
+    """Read in a connection of its own (this runs in another thread, outside the test's event loop)."""
+    url = os.environ["PLANNER_DATABASE_URL"]
+    if ENGINE == "postgres":
+        conn = await asyncpg.connect(url)
+        try:
+            return loads(await conn.fetchval("SELECT answers FROM rsvp ORDER BY id LIMIT 1")) or {}
+        finally:
+            await conn.close()
+    with sqlite3.connect(url.split("sqlite:///", 1)[1]) as c:
+        return loads(c.execute("SELECT answers FROM rsvp ORDER BY id LIMIT 1").fetchone()[0]) or {}
 
 
 async def test_sensitive_views_and_exports_are_audited(api, setup, client):
@@ -146,8 +208,6 @@ async def test_sqlite_backup_restores_and_serves(api, setup, client, tmp_path):
     await api.space(setup["program"]["id"], name="After the backup")
     served = await _read_back(env_for(f"sqlite:///{copy}"), tmp_path, api.token, setup["program"]["id"])
     assert served["name"] == setup["program"]["name"]
-    import sqlite3
-
     with sqlite3.connect(copy) as c:
         assert c.execute("SELECT title FROM activity").fetchall() == [("Restored breathwork",)]
         assert c.execute("SELECT count(*) FROM rsvp").fetchone() == (1,)

@@ -171,6 +171,17 @@ async def test_every_csv_export_cell_is_formula_safe(api, setup, client):
             for cell in row:
                 assert not cell.startswith(("=", "+", "@", "\t", "\r")) and not (cell.startswith("-") and not cell[1:].isdigit()), (url, cell)
     assert item["name"] == "=1+1"
+    # The impact reports' CSV files (a programme's, and the admin's across programmes) too.
+    await api.activity(pid, setup["space"]["id"], title="=cmd|' /C calc'!A0", starts_at="2027-07-03T10:00", ends_at="2027-07-03T11:00")
+    await login_session(client)
+    for url in (f"/programs/{pid}/report.csv", "/reports.csv"):
+        r = await client.get(url)
+        assert r.status_code == 200, (url, r.status_code)
+        text = r.content.decode("utf-8-sig")
+        assert "'=cmd|" in text, (url, text[:500])
+        for row in csv.reader(io.StringIO(text)):
+            for cell in row:
+                assert not cell.startswith(("=", "+", "@", "\t", "\r")) and not (cell.startswith("-") and not cell[1:].isdigit()), (url, cell)
 
 
 async def test_bulk_is_scoped_to_its_activity_and_answers_like_the_rest(api, setup, client):
