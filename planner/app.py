@@ -22,6 +22,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from planner import db, faults, redact
 from planner.accounts.web import AccountApiController, PageAuthController, account_page_handlers
 from planner.boundary import check_request
+from planner.busy import InFlight
 from planner.calendar import web as calendar_web
 from planner.care import web as care_web
 from planner.clock import utcnow
@@ -134,6 +135,8 @@ def _middleware(settings: Settings) -> list[Any]:
         # X-Forwarded-For is believed only from the configured proxies (PLANNER_TRUSTED_PROXIES).
         out.append(DefineMiddleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies)))
     out.append(DefineMiddleware(GuessCounter))
+    # Counts requests in flight, so that the outbox worker gives way to them (planner.busy).
+    out.append(DefineMiddleware(InFlight))
     return out
 
 

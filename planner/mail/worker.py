@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 import aiosmtplib
 from piccolo.query.functions.aggregate import Min
 
+from planner.busy import GiveWay
 from planner.clock import utcnow
 from planner.db import is_postgres, raw, write_transaction
 from planner.mail.render import Letter, compose
@@ -71,6 +72,7 @@ class Outbox:
         self.settings = settings
         self.name = name or worker_name()
         self.stop = stop or asyncio.Event()
+        self.give_way = GiveWay()
 
     # ---------------------------------------------------------------- claims
 
@@ -176,8 +178,11 @@ class Outbox:
             for row in rows:
                 if self.stop.is_set():
                     break  # the rest is released below
+                if counts["sent"] + counts["logged"] + counts["superseded"] + counts["failed"]:
+                    await self.give_way.rest()  # requests in flight go first: see planner.busy
                 try:
-                    letter = await compose(row, self.settings)
+                    with self.give_way:
+                        letter = await compose(row, self.settings)
                     if letter.skip:
                         await self._done(letter, letter.skip, at=now)
                         counts["superseded"] += 1

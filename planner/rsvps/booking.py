@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 
+from planner import i18n
 from planner.accounts.rules import normalise_email
 from planner.db import free_pool, is_postgres, locked, raw, write_transaction
 from planner.errors import PlannerError, not_found
@@ -29,13 +30,15 @@ ACTIVITY_READ = """
 SELECT a.id, a.program, a.kind, a.rsvp_mode, a.max_guests, a.published, a.cancelled_at, a.rsvp_deadline,
        a.title, a.ends_at, a.promotion, a.hold_hours,
        (SELECT {slots} FROM (SELECT id FROM slot WHERE activity = a.id ORDER BY starts_at, id) AS ordered) AS slot_ids,
-       EXISTS (SELECT 1 FROM question q WHERE q.activity = a.id) AS has_questions
+       EXISTS (SELECT 1 FROM question q WHERE q.activity = a.id) AS has_questions,
+       (SELECT p.languages FROM program p WHERE p.id = a.program) AS program_languages
 FROM activity a WHERE a.id = {{}}
 """
 
 
 async def _open_activity(activity_id: Any, now: datetime) -> dict:
-    """The activity, its slot ids and whether it asks questions: one read, refused if not open."""
+    """The activity, its slot ids, whether it asks questions and its programme's languages: one read,
+    refused if not open (in the programme's default language if the guest and their browser chose none)."""
     try:
         aid = int(activity_id)
     except (TypeError, ValueError):
@@ -45,6 +48,7 @@ async def _open_activity(activity_id: Any, now: datetime) -> dict:
     a = rows[0] if rows else None
     if not a or not a["published"]:
         raise not_found("That activity")
+    i18n.settle_for_program(a["program_languages"])
     ids = a["slot_ids"]
     a["slot_ids"] = [int(x) for x in (ids.split(",") if isinstance(ids, str) else ids or [])]
     for key in ("cancelled_at", "rsvp_deadline", "ends_at"):
@@ -155,12 +159,14 @@ async def _fast_rsvp(a: dict, slot_id: int, *, name: str, email: str, guests: in
     return rsvp_out(r, position=position), True
 
 
-async def create_rsvp(activity_id: Any, data: dict, *, now: datetime, language: str = "en") -> tuple[dict, bool]:
-    """RSVP, apply or take an invitation. Returns (rsvp, True), or (REPEAT_ANSWER, False) for an address
+async def create_rsvp(activity_id: Any, data: dict, *, now: datetime, language: str | None = None) -> tuple[dict, bool]:
+    """RSVP, apply or take an invitation, kept in `language` (by default the request's, settled for the
+    programme: the guest's choice or browser's, else the programme's default). Returns (rsvp, True), or (REPEAT_ANSWER, False) for an address
     that already holds an active RSVP here: its link is e-mailed to that address again instead."""
     if not isinstance(data, dict):
         raise PlannerError("Send a JSON object with name and email.")
     a = await _open_activity(activity_id, now)
+    language = language or i18n.current_language.get()
     name = _name(data)
     email = normalise_email(data.get("email") or "")
     guests = _guests(data, a["max_guests"])

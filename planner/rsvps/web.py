@@ -15,7 +15,6 @@ from planner.rsvps import answers as rsvp_answers
 from planner.rsvps import booking as rsvp_booking
 from planner.rsvps import invitations as rsvp_invitations
 from planner.rsvps import organizer as rsvp_organizer
-from planner.scheduling.tables import Activity
 from planner.web_common import Out, User, as_dict, typed
 
 UNSET = msgspec.UNSET
@@ -159,15 +158,6 @@ async def _optional(request: Request, struct: type) -> dict:
     return as_dict(msgspec.json.decode(body, type=struct)) if body.strip() else {}
 
 
-async def _guest_language(activity_id: int) -> str:
-    """The language a new RSVP is kept in: the guest's choice or browser's, else the programme's default."""
-    if i18n.language_source.get() == "default":
-        row = await Activity.select(Activity.program.languages).where(Activity.id == activity_id).first()
-        if row:
-            i18n.settle_for_program(row["program.languages"])
-    return i18n.current_language.get()
-
-
 class GuestRsvpController(Controller):
     """Calls a guest makes without an account: the RSVP itself, then their token link."""
 
@@ -179,7 +169,7 @@ class GuestRsvpController(Controller):
                                        "here: nothing about it is answered; its personal link is e-mailed to that address again.")})
     async def create(self, activity_id: int, data: RsvpIn, request: Request) -> Response[RsvpOut]:
         body = as_dict(data)
-        lang = i18n.supported(body.pop("language", None)) or await _guest_language(activity_id)
+        lang = i18n.supported(body.pop("language", None))  # else the request's, settled for the programme
         out, created = await rsvp_booking.create_rsvp(activity_id, body, now=utcnow(), language=lang)
         if created:
             return Response(typed(RsvpOut, out), status_code=201)

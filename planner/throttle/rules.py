@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from planner.db import is_postgres, raw, write_transaction
 from planner.errors import PlannerError
@@ -38,13 +38,18 @@ def wait_words(seconds: int) -> LazyText:
 async def wait_needed(limit: Limit, *, now: datetime) -> int:
     """Seconds until one more attempt is allowed under this limit (0 when it is allowed now)."""
     since = now - limit.window
-    rows = await ThrottleHit.select(ThrottleHit.at).where(
-        (ThrottleHit.key == limit.key) & (ThrottleHit.at > since)
-    ).order_by(ThrottleHit.at, ascending=False).limit(limit.attempts)
+    # Raw SQL: it runs before every RSVP and guest-link request, where the query builder's cost showed.
+    rows = await raw('SELECT "at" FROM throttle_hit WHERE "key" = {} AND "at" > {} ORDER BY "at" DESC LIMIT {}',
+                     limit.key, since, limit.attempts)
     if len(rows) < limit.attempts:
         return 0
     # The oldest of the last `attempts` hits must leave the window before another attempt.
-    return max(1, math.ceil((rows[-1]["at"] + limit.window - now).total_seconds()))
+    oldest = rows[-1]["at"]
+    if isinstance(oldest, str):  # SQLite's raw rows hold the stored text
+        oldest = datetime.fromisoformat(oldest)
+    if oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=timezone.utc)
+    return max(1, math.ceil((oldest + limit.window - now).total_seconds()))
 
 
 async def check(*limits: Limit, now: datetime, message: str | LazyText) -> None:
