@@ -146,18 +146,34 @@ def use(lang: str, source: str) -> None:
     language_source.set(source)
 
 
+def _program_language(languages: Iterable[str] | str | None) -> str | None:
+    if isinstance(languages, str):
+        try:
+            languages = json.loads(languages)
+        except ValueError:
+            languages = [languages]
+    return next((supported(x) for x in (languages or []) if supported(x)), None)
+
+
+def program_default(languages: Iterable[str] | str | None) -> str:
+    """A programme's default language: the first of its languages that we have, else English.
+
+    Mail to staff and organizers speaks it, since accounts do not store a language of their own."""
+    return _program_language(languages) or DEFAULT
+
+
 def settle_for_program(languages: Iterable[str] | str | None) -> str:
     """On a programme's pages: when neither the guest nor their browser chose, speak the programme's default."""
     if language_source.get() == "default":
-        if isinstance(languages, str):
-            try:
-                languages = json.loads(languages)
-            except ValueError:
-                languages = [languages]
-        default = next((supported(x) for x in (languages or []) if supported(x)), None)
+        default = _program_language(languages)
         if default:
             use(default, "program")
     return current_language.get()
+
+
+def chosen() -> str | None:
+    """The current request's language if the person asked for it (?lang=, the cookie or Accept-Language), else None."""
+    return current_language.get() if language_source.get() in ("asked", "cookie", "browser") else None
 
 
 def gettext(message: str) -> str:

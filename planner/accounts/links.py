@@ -18,7 +18,7 @@ from planner.accounts.tables import AccountLink, User
 from planner.audit.rules import record
 from planner.db import locked, write_transaction
 from planner.errors import PlannerError
-from planner.i18n import _l
+from planner.i18n import DEFAULT, _l, supported
 from planner.outbox.rules import enqueue
 from planner.throttle import rules as throttle
 
@@ -35,9 +35,13 @@ async def create_link(user_id: int, purpose: str, *, now: datetime, program_id: 
     return secret
 
 
-async def request_reset(email: str, *, now: datetime, client: str, base_url: str) -> None:
+async def request_reset(email: str, *, now: datetime, client: str, base_url: str,
+                        language: str | None = None) -> None:
     """Email a reset link if the account exists. The answer is the same either way, so this does not
-    tell a stranger who has an account; it is limited per client and per address."""
+    tell a stranger who has an account; it is limited per client and per address.
+
+    `language`: what the mail speaks (the web layer passes the asker's own choice, else the default of the
+    account's programme); English without one."""
     await throttle.check(
         throttle.Limit(f"reset:client:{client}", 5, timedelta(minutes=15)),
         throttle.Limit(f"reset:account:{(email or '').strip().lower()[:254]}", 3, timedelta(hours=1)),
@@ -50,13 +54,17 @@ async def request_reset(email: str, *, now: datetime, client: str, base_url: str
     user = await User.select(User.id, User.email).where(User.email == email).first()
     if not user:
         return
+    lang = supported(language) or DEFAULT
     async with write_transaction():
         secret = await create_link(user["id"], "reset", now=now)
         url = f"{base_url}/account/set-password?token={secret}"
-        body = ("Someone asked to reset the password of your planner account.\n\n"
-                f"Choose a new password here (the link works once, within the hour):\n{url}\n\n"
-                "If it was not you, ignore this message: your password stays as it is.\n")
-        await enqueue(kind="password_reset", to=email, now=now, subject="Reset your planner password", body_text=body)
+        body = "\n\n".join([
+            _l("Someone asked to reset the password of your planner account.").render(lang),
+            _l("Choose a new password here (the link works once, within the hour):\n{url}", url=url).render(lang),
+            _l("If it was not you, ignore this message: your password stays as it is.").render(lang),
+        ]) + "\n"
+        await enqueue(kind="password_reset", to=email, now=now, subject=_l("Reset your planner password").render(lang),
+                      body_text=body, context={"language": lang})
 
 
 async def link_for(secret: str, *, now: datetime) -> dict:

@@ -11,6 +11,7 @@ from litestar import Controller, Request, delete, get, patch, post
 from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
 
+from planner import i18n
 from planner.accounts import links, rules, sessions
 from planner.audit.rules import events
 from planner.clock import utcnow
@@ -90,7 +91,10 @@ class PageAuthController(Controller):
     async def reset_request(self, request: Request, data: dict[str, Any] = Form) -> Template:
         email = str(data.get("email", ""))
         try:
-            await links.request_reset(email, now=utcnow(), client=client_address(request), base_url=get_settings().base_url)
+            # The mail speaks the asker's own choice of language, else their programme's default.
+            language = i18n.chosen() or await program_rules.account_language(email)
+            await links.request_reset(email, now=utcnow(), client=client_address(request), base_url=get_settings().base_url,
+                                      language=language)
         except PlannerError as exc:
             headers = exc.headers
             return Template("accounts/reset.html", context={"user": None, "sent": False, "error": exc.message, "email": email},

@@ -17,7 +17,7 @@ from planner.care.tables import CareMessage, CareSetting
 from planner.db import locked, write_transaction
 from planner.errors import PlannerError, not_found
 from planner.fields import loads
-from planner.i18n import LazyText, _, _l, translations
+from planner.i18n import LazyText, _, _l, program_default, translations
 from planner.outbox.rules import message_row
 from planner.outbox.tables import OutboxMessage
 from planner.programs.rules import require_role
@@ -121,8 +121,7 @@ async def _check_limits(program_id: int, key: str, *, now: datetime, public: boo
 
 def _mail(program: dict, *, name: str, email: str, contact: str, activity: str, message: str, inbox_url: str,
           retention_days: int) -> tuple[str, str]:
-    languages = loads(program["languages"]) or ["en"]
-    t = translations(languages[0]).gettext
+    t = translations(program_default(program["languages"])).gettext
     # The subject says nothing about the message: mailboxes show subjects to whoever glances at them.
     subject = t(_("A message for the care team · {programme}")).format(programme=program["name"])
     if email:
@@ -162,7 +161,8 @@ async def _send(program_id: int, *, rsvp_id: int | None, name: str, email: str, 
                               inbox_url=f"{base_url}/programs/{program_id}/care", retention_days=retention_days)
         ids = []
         for addr in to:
-            row = message_row(kind="care", to=addr, now=now, subject=subject, body_text=body)
+            row = message_row(kind="care", to=addr, now=now, subject=subject, body_text=body,
+                              context={"language": program_default(program["languages"])})
             await row.save()
             ids.append(row.id)
         await CareMessage.insert(CareMessage(program=program_id, rsvp=rsvp_id, sender_name=name[:200], sender_email=email[:254],

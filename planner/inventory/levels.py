@@ -11,10 +11,12 @@ from datetime import datetime
 from typing import Any
 
 from planner.db import is_postgres, raw
+from planner.i18n import _l, _nl, format_number, program_default
 from planner.inventory.tables import Item, StockLevel
 from planner.outbox.rules import enqueue
 from planner.programs.tables import Membership, Program
 from planner.settings import get_settings
+from planner.terms import Count, Term
 
 # ---------------------------------------------------------------- the low-stock rule
 
@@ -33,7 +35,7 @@ def crossed_low(before: int, after: int, line: int) -> bool:
 async def alert_low_stock(item: dict, after: int, *, now: datetime) -> None:
     """One email per organizer of the item's programme: `item` has just crossed its line, `after` is left."""
     program_id = item["program"]
-    p = await Program.select(Program.name).where(Program.id == program_id).first()
+    p = await Program.select(Program.name, Program.languages).where(Program.id == program_id).first()
     organizers = await Membership.select(Membership.user.email).where(
         (Membership.program == program_id) & (Membership.role == "organizer")
     )
@@ -41,16 +43,21 @@ async def alert_low_stock(item: dict, after: int, *, now: datetime) -> None:
     where = await StockLevel.select(StockLevel.on_hand, StockLevel.location.name).where(
         (StockLevel.item == item["id"]) & (StockLevel.on_hand > 0)
     ).order_by(StockLevel.location.name)
-    spread = ", ".join(f"{w['location.name']} {w['on_hand']}" for w in where) or "none anywhere"
-    subject = f"Low stock: {item['name']} ({after} left) · {p['name']}"
-    body = (
-        f"{item['name']} is down to {after} {item['unit']}(s) across all locations of {p['name']} "
-        f"(the alert is set at {item['low_stock_at']}).\n\nWhere it is: {spread}.\n\n"
-        f"Order or move more before the next hand-outs: {link}\n"
-    )
+    # Accounts keep no language of their own: the alert speaks the programme's default.
+    lang = program_default(p["languages"])
+    spread = ", ".join(f"{Term(w['location.name']).render(lang)} {format_number(w['on_hand'], lang)}" for w in where)
+    subject = _nl("Low stock: {item} ({n} left) · {programme}", "Low stock: {item} ({n} left) · {programme}", after,
+                  item=item["name"], programme=p["name"]).render(lang)
+    body = "\n\n".join([
+        _l("{item} is down to {count} across all locations of {programme} (the alert is set at {line}).",
+           item=item["name"], count=Count(after, item["unit"]), programme=p["name"],
+           line=Count(item["low_stock_at"] or 0, item["unit"])).render(lang),
+        (_l("Where it is: {places}.", places=spread) if spread else _l("There is none left anywhere.")).render(lang),
+        _l("Order or move more before the next hand-outs: {url}", url=link).render(lang),
+    ]) + "\n"
     for o in organizers:
         await enqueue(kind="low_stock", to=o["user.email"], now=now, subject=subject, body_text=body,
-                      context={"item_id": item["id"], "on_hand": after})
+                      context={"item_id": item["id"], "on_hand": after, "language": lang})
 
 
 async def after_taking(item_id: int, *, before: int, taken: int, line: int, now: datetime) -> bool:

@@ -32,7 +32,7 @@ from planner.calendar import invites
 from planner.calendar.ics import resource_line
 from planner.calendar.when import format_days, format_moment, format_span, rsvp_days
 from planner.fields import loads
-from planner.i18n import _, translations
+from planner.i18n import _, supported, translations
 from planner.mail.story import merged_by, still_true
 from planner.outbox.rules import message_id
 from planner.outbox.tables import OutboxMessage
@@ -162,9 +162,12 @@ async def compose(row: dict, settings: Settings) -> Letter:
 
 async def render(row: dict) -> Rendered:
     """The row's subject, text, HTML and invite, in its reader's language."""
-    if row["body_text"]:
-        return Rendered(row["subject"], row["body_text"], row["body_html"] or f"<pre>{escape(row['body_text'])}</pre>")
     context = loads(row["context"]) or {}
+    if row["body_text"]:
+        # Written when queued (staff and organizer mail), in the language the row names.
+        language = supported(context.get("language")) or "en"
+        html = row["body_html"] or f'<pre lang="{language}">{escape(row["body_text"])}</pre>'
+        return Rendered(row["subject"], row["body_text"], html, language=language)
     fn = RENDERERS.get(row["kind"])
     if fn is None:
         raise ValueError(f"no renderer for mail kind {row['kind']!r}")

@@ -10,7 +10,7 @@ from planner.clock import parse_date, zone
 from planner.db import write_transaction
 from planner.errors import PlannerError, not_found
 from planner.fields import loads, text
-from planner.i18n import _l
+from planner.i18n import DEFAULT, _l, program_default
 from planner.programs.tables import Membership, Program
 from planner.terms import Terms
 
@@ -37,6 +37,18 @@ async def require_role(user: dict | None, program_id: int, *roles: str) -> str:
     if roles and role not in roles:
         raise PlannerError(_l("This needs one of these roles in the programme: {roles}.", roles=Terms(roles)), "forbidden")
     return role
+
+
+async def account_language(email: str) -> str:
+    """The language of mail to an account, which has none of its own: the default of the programme it
+    joined last, else English."""
+    try:
+        email = normalise_email(email)
+    except PlannerError:
+        return DEFAULT
+    row = await Membership.select(Membership.program.languages).where(Membership.user.email == email).order_by(
+        Membership.id, ascending=False).first()
+    return program_default(row["program.languages"]) if row else DEFAULT
 
 
 async def programs_of(user_id: int) -> list[int]:

@@ -10,10 +10,11 @@ from planner.accounts.tables import User
 from planner.audit.rules import record
 from planner.db import locked, write_transaction
 from planner.errors import PlannerError
-from planner.i18n import _l
+from planner.i18n import _l, _nl, program_default
 from planner.outbox.rules import enqueue
 from planner.programs.rules import require_role
 from planner.programs.tables import ROLES, Membership, Program
+from planner.terms import Term
 
 LAST_ORGANIZER = "{email} is the last organizer of this programme. Make someone else an organizer first."
 
@@ -27,7 +28,7 @@ def _role(value: str | None) -> str:
 async def _program(program_id: int) -> dict:
     # Locks the programme row on PostgreSQL: every change to its team is serialised on it, so two
     # organizers demoting each other at once cannot both succeed.
-    row = await locked(Program.select(Program.id, Program.name).where(Program.id == program_id)).first()
+    row = await locked(Program.select(Program.id, Program.name, Program.languages).where(Program.id == program_id)).first()
     if not row:
         raise PlannerError("That programme was not found.", "not_found")
     return row
@@ -87,18 +88,30 @@ async def invite_member(program_id: int, data: dict, *, user: dict | None, now: 
             target = {"id": row.id, "email": email, "password_hash": NO_PASSWORD}
         await _set_role(program, target, role, actor=user, now=now)
         invited = target["password_hash"] == NO_PASSWORD
+        # Accounts keep no language of their own: the mail speaks the programme's default.
+        lang = program_default(program["languages"])
+        params = {"inviter": user["email"], "programme": program["name"], "role": Term(role)}
         if invited:
             secret = await links.create_link(target["id"], "invite", now=now, program_id=program_id, created_by=user["id"])
             url = f"{base_url}/account/set-password?token={secret}"
-            body = (f"{user['email']} invited you to the team of {program['name']} as {role}.\n\n"
-                    f"Choose your password here (the link works once, for {links.TTL['invite'].days} days):\n{url}\n\n"
-                    "If you did not expect this, you can ignore this message.\n")
-            await enqueue(kind="account_invite", to=email, now=now, subject=f"You're invited to {program['name']}", body_text=body)
+            days = links.TTL["invite"].days
+            body = "\n\n".join([
+                _l("{inviter} invited you to the team of {programme} as {role}.", **params).render(lang),
+                _nl("Choose your password here (the link works once, for {n} day):\n{url}",
+                    "Choose your password here (the link works once, for {n} days):\n{url}", days, url=url).render(lang),
+                _l("If you did not expect this, you can ignore this message.").render(lang),
+            ]) + "\n"
+            subject = _l("You're invited to {programme}", programme=program["name"]).render(lang)
+            await enqueue(kind="account_invite", to=email, now=now, subject=subject, body_text=body, context={"language": lang})
             await record("member_invited", now=now, program_id=program_id, actor=user, subject=email, detail=role)
         else:
-            body = (f"{user['email']} added you to the team of {program['name']} as {role}.\n\n"
-                    f"Log in as usual: {base_url}/login\n")
-            await enqueue(kind="account_invite", to=email, now=now, subject=f"You're on the team of {program['name']}", body_text=body)
+            login = f"{base_url}/login"
+            body = "\n\n".join([
+                _l("{inviter} added you to the team of {programme} as {role}.", **params).render(lang),
+                _l("Log in as usual: {url}", url=login).render(lang),
+            ]) + "\n"
+            subject = _l("You're on the team of {programme}", programme=program["name"]).render(lang)
+            await enqueue(kind="account_invite", to=email, now=now, subject=subject, body_text=body, context={"language": lang})
     return {"program_id": program_id, "email": email, "role": role, "user_id": target["id"], "invited": invited}
 
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 import functools
 import io
 import unicodedata
+from dataclasses import dataclass, field
 
 import qrcode
 import qrcode.constants
 from PIL import Image, ImageDraw, ImageFont
 from qrcode.image.svg import SvgPathFillImage
+
+from planner.i18n import _l, _nl
 
 CARD_SIZE = (1000, 1400)
 # 1000 x 1400 px at 200 dpi prints as a 5 x 7 inch card.
@@ -140,34 +143,65 @@ def _draw_lines(draw: ImageDraw.ImageDraw, lines: list[str], font, y: int, *, ce
     return y
 
 
-def ticket_card_png(
-    *,
-    code: str,
-    activity_title: str,
-    when_text: str,
-    space_name: str,
-    guest_name: str,
-    party_size: int,
-    crisis_lines: list[str],
-    heading: str = "Ticket",
-    admit_text: str | None = None,
-) -> bytes:
-    """A printable ticket card (1000 x 1400 px PNG): details on top, the QR big and centred, support lines below."""
+@dataclass(frozen=True)
+class CardText:
+    """Every word a ticket card shows, already in its guest's language: the card is drawn from this alone.
+
+    `crisis_heading` introduces `crisis_lines` (support resources); `admit_text` is shown for a party of two or more.
+    """
+
+    code: str
+    activity_title: str
+    when_text: str
+    space_name: str
+    guest_name: str
+    party_size: int
+    crisis_lines: list[str] = field(default_factory=list)
+    heading: str = ""
+    admit_text: str | None = None
+    crisis_heading: str = ""
+
+    def top(self) -> str:
+        return self.heading or _l("Your ticket").render()
+
+    def admit(self) -> str:
+        """What a party of two or more shows in big letters ("Admit 3"); nothing for one person."""
+        if self.party_size <= 1:
+            return ""
+        return self.admit_text or _nl("Admit {n}", "Admit {n}", self.party_size).render()
+
+    def support(self) -> list[str]:
+        """The support block under the QR: its heading, then each resource."""
+        if not self.crisis_lines:
+            return []
+        return [self.crisis_heading, *self.crisis_lines] if self.crisis_heading else list(self.crisis_lines)
+
+    def lines(self) -> list[str]:
+        """Every text drawn on the card, top to bottom (the code is printed under the QR as well)."""
+        out = [self.top(), self.activity_title, self.when_text, self.space_name, self.guest_name, self.admit(), self.code,
+               *self.support()]
+        return [x for x in out if x]
+
+
+def ticket_card_png(card: CardText | None = None, /, **fields) -> bytes:
+    """A printable ticket card (1000 x 1400 px PNG) drawn from its texts (a `CardText`, or its fields as keywords):
+    details on top, the QR big and centred, support lines below."""
+    texts = card or CardText(**fields)
+    code = texts.code
     width, height = CARD_SIZE
     text_width = width - 2 * _MARGIN
-    card = Image.new("RGB", CARD_SIZE, _PAPER)
-    draw = ImageDraw.Draw(card)
+    canvas = Image.new("RGB", CARD_SIZE, _PAPER)
+    draw = ImageDraw.Draw(canvas)
 
     heading_font, title_font, body_font = _font(34), _font(56, bold=True), _font(36)
-    admit_font = _font(88, bold=True)
 
     # Top block: what, when, where, who.
     y = _MARGIN - 10
-    y = _draw_lines(draw, _wrap(heading.upper(), heading_font, text_width, max_lines=1), heading_font, y)
+    y = _draw_lines(draw, _wrap(texts.top().upper(), heading_font, text_width, max_lines=1), heading_font, y)
     y += 10
-    y = _draw_lines(draw, _wrap(activity_title, title_font, text_width, max_lines=3), title_font, y)
+    y = _draw_lines(draw, _wrap(texts.activity_title, title_font, text_width, max_lines=3), title_font, y)
     y += 10
-    for text in (when_text, space_name, guest_name):
+    for text in (texts.when_text, texts.space_name, texts.guest_name):
         if text:
             y = _draw_lines(draw, _wrap(text, body_font, text_width, max_lines=2), body_font, y)
     top = y + 20
@@ -175,7 +209,7 @@ def ticket_card_png(
     # Bottom block, laid out from the bottom up so the support lines are never cut off.
     # A long list of support lines gets a smaller font rather than squeezing the QR.
     for small_font in (_font(26), _font(22), _font(18)):
-        crisis = [line for text in crisis_lines for line in _wrap(text, small_font, text_width)]
+        crisis = [line for text in texts.support() for line in _wrap(text, small_font, text_width)]
         crisis_height = len(crisis) * _line_height(small_font)
         if crisis_height <= height // 4:
             break
@@ -187,10 +221,14 @@ def ticket_card_png(
         bottom = rule_y - 20
     else:
         bottom = height - _MARGIN
-    if party_size > 1:
-        admit = _drawable(admit_text or f"Admit {party_size}", admit_font)
-        bottom -= _line_height(admit_font)
-        _draw_lines(draw, [admit], admit_font, bottom, center=True)
+    if texts.admit():
+        # Big, but never wider than the card: "Valable pour 3 personnes" takes a smaller size than "Admit 3".
+        for admit_font in (_font(size, bold=True) for size in (88, 76, 64, 54, 46)):
+            admit = _wrap(texts.admit(), admit_font, text_width, max_lines=2)
+            if len(admit) == 1:
+                break
+        bottom -= _line_height(admit_font) * len(admit)
+        _draw_lines(draw, admit, admit_font, bottom, center=True)
         bottom -= 10
 
     # The code in letters under the QR, for staff to type or search when a camera cannot read it.
@@ -205,10 +243,10 @@ def ticket_card_png(
     room = max(min(bottom - top, text_width), modules * 4)
     box = max(room // modules, 4)
     qr_image = _qr_image(code, box_size=box, border=_QR_BORDER)
-    card.paste(qr_image, ((width - qr_image.width) // 2, top + max((bottom - top - qr_image.height) // 2, 0)))
+    canvas.paste(qr_image, ((width - qr_image.width) // 2, top + max((bottom - top - qr_image.height) // 2, 0)))
 
     buf = io.BytesIO()
-    card.save(buf, format="PNG", dpi=(CARD_DPI, CARD_DPI))
+    canvas.save(buf, format="PNG", dpi=(CARD_DPI, CARD_DPI))
     return buf.getvalue()
 
 

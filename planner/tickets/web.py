@@ -7,19 +7,16 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import Dependency
 
-from planner import i18n
 from planner.accounts.rules import token_hash
 from planner.clock import utcnow
 from planner.errors import PlannerError
-from planner.i18n import _nl
 from planner.programs.rules import require_role
-from planner.programs.tables import Program
-from planner.resources.tables import SupportResource
 from planner.rsvps.booking import guest_rsvp
 from planner.rsvps.tables import Rsvp
-from planner.scheduling.tables import Activity, Slot, Space
+from planner.scheduling.tables import Activity
 from planner.tickets import channels as tickets_channels
 from planner.tickets import qr, rules
+from planner.tickets.card import card_for
 from planner.web_common import User, current_user
 
 UNSET = msgspec.UNSET
@@ -96,19 +93,8 @@ async def ticket_svg(rsvp_id: int, token: str | None = None) -> Response[bytes]:
 
 
 async def _card(r: dict) -> bytes:
-    a = await Activity.select().where(Activity.id == r["activity"]).first()
-    p = await Program.select().where(Program.id == r["program"]).first()
-    s = await Slot.select().where(Slot.id == r["slot"]).first()
-    sp = await Space.select(Space.name).where(Space.id == a["space"]).first()
-    res = await SupportResource.select().where((SupportResource.program == p["id"]) & (SupportResource.enabled == True)).order_by(SupportResource.position).limit(3)  # noqa: E712
     # Each card speaks its guest's language, the one they RSVPed in, also in the organizers' printed PDF.
-    lang = i18n.supported(r.get("language")) or i18n.current_language.get()
-    lines = [f"{i18n.stored(x['name'], lang)}: {x['phone'] or x['sms'] or x['url'] or ''}" for x in res]
-    when = i18n.format_when(s["starts_at"], s["ends_at"], p["timezone"], lang)
-    party = 1 + r["guests"]
-    return qr.ticket_card_png(code=r["ticket_code"], activity_title=a["title"], when_text=when, space_name=sp["name"],
-                              guest_name=r["name"], party_size=party, crisis_lines=lines, heading=p["name"],
-                              admit_text=_nl("Admit {n}", "Admit {n}", party).render(lang))
+    return qr.ticket_card_png(await card_for(r))
 
 
 @get("/r/{rsvp_id:int}/ticket.png", include_in_schema=False)
