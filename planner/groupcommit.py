@@ -3,7 +3,9 @@
 On PostgreSQL a short write spends most of its time waiting for its commit to reach the disk
 (WALWrite and WALSync were three quarters of the scan's waits). Here one task per process and per
 kind of write takes every write waiting, runs them one after another on one connection inside one
-transaction, commits once, and only then answers each caller with its own result.
+transaction, commits once, and only then answers each caller with its own result. While a group's
+commit is being flushed, the next group already runs (on another connection; at most
+MAX_COMMITTING commits in flight).
 
 Correctness never depends on it:
 - each write is the same whole statement it would be alone; its conditions and row locks decide,
@@ -22,6 +24,7 @@ database error fails the group.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any, Awaitable, Callable, Generic, TypeVar
 
 import asyncpg
@@ -34,6 +37,8 @@ Write = Callable[[Any], Awaitable[tuple[T, After]]]
 
 # A group larger than this waits for the next commit: a bound on the time one transaction holds its locks.
 MAX_GROUP = 64
+# Groups whose commit may be in flight at once, while the next group runs.
+MAX_COMMITTING = 3
 _FAILED_GROUP = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 
 
@@ -70,32 +75,39 @@ class GroupCommit(Generic[T]):
         return result
 
     async def _drain(self, pool: Any) -> None:
-        while self._queue:
-            group, self._queue = self._queue[: self.max_group], self._queue[self.max_group:]
-            if len(group) == 1:
-                await self._alone(group[0], pool)  # one statement commits by itself: no BEGIN/COMMIT round trips
-                continue
-            try:
-                outcomes = await self._together(group, pool)
-            except _FAILED_GROUP:
-                self.replayed += 1
-                for item in group:
-                    await self._alone(item, pool)
-                continue
-            self.groups += 1
-            self.writes += len(group)
-            for (_, future), (ok, value) in zip(group, outcomes):
-                if future.done():  # the caller went away; its write is committed all the same
+        committing: set[asyncio.Task] = set()
+        while True:
+            while self._queue:
+                group, self._queue = self._queue[: self.max_group], self._queue[self.max_group:]
+                if len(group) == 1 and not committing:
+                    await self._alone(group[0], pool)  # one statement commits by itself: no BEGIN/COMMIT round trips
                     continue
-                if ok:
-                    future.set_result(value)
-                else:
-                    future.set_exception(value)
+                started = await self._execute(group, pool)
+                if started is None:
+                    continue  # failed as a whole, and run again alone
+                # The commit's flush goes on while the next group runs: that group may wait on this one's
+                # row locks, never the other way round (this one has run all it will), so no deadlock.
+                task = asyncio.get_running_loop().create_task(self._commit(group, *started, pool=pool))
+                committing.add(task)
+                task.add_done_callback(committing.discard)
+                if len(committing) >= MAX_COMMITTING:
+                    await asyncio.wait(committing, return_when=asyncio.FIRST_COMPLETED)
+            if not committing:
+                return  # nothing queued and nothing in flight: the next caller starts a new drain
+            await asyncio.wait(committing, return_when=asyncio.FIRST_COMPLETED)
 
-    @staticmethod
-    async def _together(group: list[tuple[Write, asyncio.Future]], pool: Any) -> list[tuple[bool, Any]]:
+    async def _execute(self, group: list[tuple[Write, asyncio.Future]], pool: Any) -> tuple[Any, Any, list] | None:
+        """Run the group's writes in one open transaction: (connection, transaction, outcomes), or None
+        when the group failed as a whole (then every write has been run again alone)."""
+        try:
+            conn = await pool.acquire()
+        except _FAILED_GROUP:
+            await self._replay(group, pool)  # each write then hears the error itself
+            return None
+        tx = conn.transaction()
         outcomes: list[tuple[bool, Any]] = []
-        async with pool.acquire() as conn, conn.transaction():
+        try:
+            await tx.start()
             for write, _ in group:
                 try:
                     outcomes.append((True, await write(conn)))
@@ -103,7 +115,46 @@ class GroupCommit(Generic[T]):
                     raise
                 except Exception as exc:  # noqa: BLE001 - this caller's own answer (it wrote nothing)
                     outcomes.append((False, exc))
-        return outcomes
+        except _FAILED_GROUP:
+            with contextlib.suppress(Exception):
+                await tx.rollback()
+            await pool.release(conn)
+            await self._replay(group, pool)
+            return None
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await tx.rollback()
+            await pool.release(conn)
+            raise
+        return conn, tx, outcomes
+
+    async def _commit(self, group: list[tuple[Write, asyncio.Future]], conn: Any, tx: Any, outcomes: list, *, pool: Any) -> None:
+        try:
+            await tx.commit()
+        except _FAILED_GROUP:
+            with contextlib.suppress(Exception):
+                await tx.rollback()
+            await pool.release(conn)
+            await self._replay(group, pool)
+            return
+        except BaseException:
+            await pool.release(conn)
+            raise
+        await pool.release(conn)
+        self.groups += 1
+        self.writes += len(group)
+        for (_, future), (ok, value) in zip(group, outcomes):
+            if future.done():  # the caller went away; its write is committed all the same
+                continue
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+
+    async def _replay(self, group: list[tuple[Write, asyncio.Future]], pool: Any) -> None:
+        self.replayed += 1
+        for item in group:
+            await self._alone(item, pool)
 
     @staticmethod
     async def _alone(item: tuple[Write, asyncio.Future], pool: Any) -> None:
