@@ -16,6 +16,7 @@ from planner.accounts.sessions import user_for_session
 from planner.boundary import csrf_ok
 from planner.clock import utcnow
 from planner.errors import PlannerError
+from planner.i18n import LazyText
 from planner.settings import get_settings
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -32,10 +33,20 @@ class Out(msgspec.Struct, forbid_unknown_fields=True):
     """A response body: every field the rule returns is declared, so /schema documents the whole answer."""
 
 
+def _plain(value: Any) -> Any:
+    if isinstance(value, LazyText):
+        return str(value)  # in the request's language, as the app's encoder would
+    raise NotImplementedError(f"a response cannot hold a {type(value).__name__}")
+
+
 def typed(kind: Any, value: Any) -> Any:
     """A rule's result as the response struct that /schema documents; a shape that drifted from the struct
-    fails here, loudly, instead of reaching clients undocumented."""
-    return msgspec.convert(value, kind)
+    fails here, loudly, instead of reaching clients undocumented. Messages still to translate (LazyText)
+    and datetimes become the text the client would have read."""
+    try:
+        return msgspec.convert(value, kind)
+    except msgspec.ValidationError:
+        return msgspec.convert(msgspec.to_builtins(value, enc_hook=_plain), kind)
 
 
 def page(name: str, user: User, status_code: int = 200, **context: Any) -> Template:

@@ -20,7 +20,8 @@ from planner.programs.rules import require_role
 from planner.tickets import channels as tickets_channels
 from planner.tickets import counts as tickets_counts
 from planner.tickets import presence, walkin
-from planner.web_common import Form, NoCheck, User, as_dict
+from planner.tickets.shapes_web import LiveOut, PresenceOut, WalkinOut
+from planner.web_common import Form, NoCheck, User, as_dict, typed
 
 log = logging.getLogger("planner.live")
 
@@ -72,8 +73,8 @@ async def dashboard_page(program_id: int, user: User = NoCheck, day: str | None 
 
 
 @get("/api/programs/{program_id:int}/live", tags=["live"], summary="Live check-in counts of one day")
-async def live_status(program_id: int, user: User = NoCheck, day: str | None = None) -> dict[str, Any]:
-    return await tickets_counts.live_status(program_id, user=user, day=_day(day), now=utcnow())
+async def live_status(program_id: int, user: User = NoCheck, day: str | None = None) -> LiveOut:
+    return typed(LiveOut, await tickets_counts.live_status(program_id, user=user, day=_day(day), now=utcnow()))
 
 
 @get("/api/programs/{program_id:int}/live/events", tags=["live"], summary="Live check-in counts as server-sent events")
@@ -113,16 +114,16 @@ async def _events(plugin: Any, program_id: int, user: User, day: str | None) -> 
 # ---------------------------------------------------------------- inside now
 
 @get("/api/spaces/{space_id:int}/presence", tags=["live"], summary="How many people are inside a space now")
-async def presence_get(space_id: int, user: User = NoCheck) -> dict[str, Any]:
-    return await presence.get_presence(space_id, user=user)
+async def presence_get(space_id: int, user: User = NoCheck) -> PresenceOut:
+    return typed(PresenceOut, await presence.get_presence(space_id, user=user))
 
 
 @post("/api/spaces/{space_id:int}/presence", tags=["live"], status_code=200, summary="Count one person in or out")
-async def presence_post(request: Request, space_id: int, data: PresenceIn, user: User = NoCheck) -> dict[str, Any]:
+async def presence_post(request: Request, space_id: int, data: PresenceIn, user: User = NoCheck) -> PresenceOut:
     out = await presence.move(space_id, as_dict(data), user=user, device=_device(request), now=utcnow())
     if out["changed"]:
         await tickets_channels.publish_checkin(request.app, out["program_id"], {"kind": "presence", "space_id": out["space_id"]})
-    return out
+    return typed(PresenceOut, out)
 
 
 @get("/spaces/{space_id:int}/presence", include_in_schema=False)
@@ -155,12 +156,12 @@ async def presence_form(request: Request, space_id: int, data: dict[str, Any] = 
 # ---------------------------------------------------------------- walk-ins
 
 @post("/api/activities/{activity_id:int}/walkins", tags=["check-in"], status_code=201, summary="Seat and check in a walk-in party")
-async def walkin_post(request: Request, activity_id: int, data: WalkinIn, user: User = NoCheck) -> dict[str, Any]:
+async def walkin_post(request: Request, activity_id: int, data: WalkinIn, user: User = NoCheck) -> WalkinOut:
     out = await walkin.admit_walkin(activity_id, as_dict(data), user=user, device=_device(request), now=utcnow())
     if not out.get("replay"):
         await tickets_channels.publish_checkin(request.app, out["program_id"], {
             "kind": "checkin", "items": [{"activity_id": out["activity"]["id"], "slot_id": out["slot_id"], "party": out["party"]}]})
-    return out
+    return typed(WalkinOut, out)
 
 
 def routes() -> list:

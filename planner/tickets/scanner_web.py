@@ -3,17 +3,18 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-from typing import Any
 
 import msgspec
 from litestar import Request, Response, get
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Redirect, Template
 
 from planner.clock import utcnow
 from planner.errors import PlannerError
 from planner.paths import asset_dir
 from planner.tickets import pack, search
-from planner.web_common import NoCheck, User
+from planner.tickets.shapes_web import GuestSearchOut, PackOut, ScannableOut, ScanStatusOut
+from planner.web_common import NoCheck, User, typed
 
 PRIVATE = {"cache-control": "private, no-cache", "referrer-policy": "no-referrer"}
 
@@ -66,20 +67,21 @@ async def scanner_worker() -> Response[bytes]:
 
 
 @get("/api/scanner/activities", tags=["check-in"], summary="Activities this user may scan, with slots and counts")
-async def scanner_activities(user: User = NoCheck, program_id: int | None = None, day: str | None = None) -> dict[str, Any]:
+async def scanner_activities(user: User = NoCheck, program_id: int | None = None, day: str | None = None) -> ScannableOut:
     """Today's activities (in each programme's zone) unless `day` is given, in the programmes where the user is
     organizer or staff; each with its space, kit, slots, and people expected and checked in."""
-    return await pack.scannable(user, now=utcnow(), program_id=program_id, day=day)
+    return typed(ScannableOut, await pack.scannable(user, now=utcnow(), program_id=program_id, day=day))
 
 
 @get("/api/scanner/status", tags=["check-in"], summary="People checked in and expected for one activity")
-async def scanner_status(user: User = NoCheck, activity_id: int | None = None) -> Response[dict[str, Any]]:
+async def scanner_status(user: User = NoCheck, activity_id: int | None = None) -> Response[ScanStatusOut]:
     if activity_id is None:
         raise PlannerError("Say which activity_id.", extra={"field": "activity_id"})
-    return Response(await pack.scan_status(user, activity_id=activity_id, now=utcnow()), headers=PRIVATE)
+    return Response(typed(ScanStatusOut, await pack.scan_status(user, activity_id=activity_id, now=utcnow())), headers=PRIVATE)
 
 
-@get("/api/scanner/pack", tags=["check-in"], summary="Offline pack: hashed tickets and check-ins of an activity or a day")
+@get("/api/scanner/pack", tags=["check-in"], summary="Offline pack: hashed tickets and check-ins of an activity or a day",
+     responses={200: ResponseSpec(data_container=PackOut, description="The offline pack (gzipped when the client accepts it).")})
 async def scanner_pack(request: Request, user: User = NoCheck, activity_id: int | None = None,
                        program_id: int | None = None, day: str | None = None) -> Response[bytes]:
     """What a scanner needs to judge scans with no network (see `planner.tickets.pack`): one activity with
@@ -91,7 +93,8 @@ async def scanner_pack(request: Request, user: User = NoCheck, activity_id: int 
     headers = {**PRIVATE, "etag": etag, "vary": "accept-encoding"}
     if etag in (request.headers.get("if-none-match") or ""):
         return Response(b"", status_code=304, headers=headers)
-    content = msgspec.json.encode({"generated_at": generated_at, **body})
+    # Encoded here (for the ETag and gzip), checked against the struct /schema documents.
+    content = msgspec.json.encode(typed(PackOut, {"generated_at": generated_at, **body}))
     if "gzip" in (request.headers.get("accept-encoding") or ""):
         content = gzip.compress(content, compresslevel=6)
         headers["content-encoding"] = "gzip"
@@ -99,11 +102,11 @@ async def scanner_pack(request: Request, user: User = NoCheck, activity_id: int 
 
 
 @get("/api/scanner/search", tags=["check-in"], summary="Find a confirmed guest of an activity by name (when a code will not read)")
-async def scanner_search(user: User = NoCheck, activity_id: int | None = None, q: str | None = None) -> Response[dict[str, Any]]:
+async def scanner_search(user: User = NoCheck, activity_id: int | None = None, q: str | None = None) -> Response[GuestSearchOut]:
     """Up to 20 confirmed guests of the activity whose name contains `q` (at least 2 characters, any case), each with
     the ticket code printed under their QR: admit one with a normal scan of that code. Staff and organizers of the
     activity's programme only; every search is recorded in the programme's audit log."""
-    return Response(await search.search_guests(user, activity_id=activity_id, q=q, now=utcnow()), headers=PRIVATE)
+    return Response(typed(GuestSearchOut, await search.search_guests(user, activity_id=activity_id, q=q, now=utcnow())), headers=PRIVATE)
 
 
 def routes() -> list:

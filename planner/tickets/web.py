@@ -17,7 +17,8 @@ from planner.scheduling.tables import Activity
 from planner.tickets import channels as tickets_channels
 from planner.tickets import qr, rules
 from planner.tickets.card import card_for
-from planner.web_common import User, current_user
+from planner.tickets.shapes_web import BatchOut, ScanOut
+from planner.web_common import User, current_user, typed
 
 UNSET = msgspec.UNSET
 
@@ -49,7 +50,7 @@ class CheckinController(Controller):
     tags = ["check-in"]
 
     @post("/", status_code=200)
-    async def scan(self, request: Request, data: ScanIn) -> dict[str, Any]:
+    async def scan(self, request: Request, data: ScanIn) -> ScanOut:
         item = {f: getattr(data, f) for f in data.__struct_fields__ if getattr(data, f) is not UNSET}
         device = _device(request, item.pop("device", None))
         auth = request.headers.get("authorization", "")
@@ -60,14 +61,14 @@ class CheckinController(Controller):
             result = await rules.scan_one(item, user=await current_user(request), device=device, now=utcnow())
         # The scan's transaction has committed: tell open dashboards (queued only; never raises).
         await tickets_channels.publish_scans(request.app, [result])
-        return result
+        return typed(ScanOut, result)
 
     @post("/batch", status_code=200)
-    async def batch(self, request: Request, data: BatchIn, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
+    async def batch(self, request: Request, data: BatchIn, user: User = Dependency(skip_validation=True)) -> BatchOut:
         device = _device(request, data.device if data.device is not UNSET else None)
         results = await rules.scan_batch(data.scans, user=user, device=device, now=utcnow())
         await tickets_channels.publish_scans(request.app, results)
-        return {"results": results}
+        return typed(BatchOut, {"results": results})
 
 
 async def _ticket(rsvp_id: int, token: str | None) -> dict:
