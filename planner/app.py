@@ -49,7 +49,7 @@ from planner.throttle.web import GuessCounter, check_guesses
 from planner.tickets import live_web, scanner_web
 from planner.tickets import web as tickets_web
 from planner.tickets.channels import channels_plugin
-from planner.web_common import provide_user
+from planner.web_common import Out, provide_user
 
 log = logging.getLogger("planner")
 
@@ -109,15 +109,21 @@ def internal_error_handler(request: Request, exc: Exception) -> Response:
     return _error_response(request, 500, _l("Something went wrong on our side; nothing was changed. Please try again.").render())
 
 
-@get("/health", tags=["system"], responses={503: ResponseSpec(data_container=dict[str, str], description="The database cannot be written to.")})
-async def health() -> Response[dict[str, str]]:
+class HealthOut(Out):
+    """`ok` and `ok` when the database accepts a write; `error` and `cannot write` (with 503) when not."""
+    status: str
+    database: str
+
+
+@get("/health", tags=["system"], responses={503: ResponseSpec(data_container=HealthOut, description="The database cannot be written to.")})
+async def health() -> Response[HealthOut]:
     """200 only when the database accepts a write: a one-row update, committed."""
     try:
         await db.probe_write(utcnow())
-        return Response({"status": "ok", "database": "ok"}, headers={"cache-control": "no-store"})
+        return Response(HealthOut(status="ok", database="ok"), headers={"cache-control": "no-store"})
     except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"
         log.warning("health check: the database does not accept a write: %s: %s", type(exc).__name__, exc)
-        return Response({"status": "error", "database": "cannot write"}, status_code=503,
+        return Response(HealthOut(status="error", database="cannot write"), status_code=503,
                         headers={"retry-after": str(faults.RETRY_AFTER_SECONDS), "cache-control": "no-store"})
 
 

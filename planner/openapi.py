@@ -3,10 +3,11 @@ operation can give, declared in one place from the handler's own signature."""
 from __future__ import annotations
 
 import inspect
+import typing
 from typing import Any
 
 import msgspec
-from litestar import Controller
+from litestar import Controller, Response
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.datastructures import ResponseSpec
@@ -52,14 +53,20 @@ def error_codes(handler: HTTPRouteHandler) -> set[int]:
 
 
 def _success(handler: HTTPRouteHandler) -> ResponseSpec | None:
-    """The 2xx body for handlers whose return type does not say it (streams, pre-encoded JSON)."""
+    """The 2xx body of a stream, whose return type does not say it. (Pre-encoded JSON declares its struct in
+    `responses`; tests/structure/test_response_types.py checks that every JSON body is a struct.)"""
     returns = str(inspect.signature(handler.fn).return_annotation)
     if "ServerSentEvent" in returns:
         return ResponseSpec(data_container=StreamEvent, media_type="text/event-stream", description="Server-sent events.")
-    media = str(getattr(handler.media_type, "value", handler.media_type) or "")
-    if "Response[bytes]" in returns and (not media or "json" in media):
-        return ResponseSpec(data_container=dict[str, Any], description="A JSON object.")
     return None
+
+
+def body_type(handler: HTTPRouteHandler) -> Any:
+    """What the handler answers on success: its return annotation, Response[T] read as T."""
+    returns = typing.get_type_hints(handler.fn).get("return")
+    if typing.get_origin(returns) is Response:
+        (returns,) = typing.get_args(returns)
+    return returns
 
 
 def _declare(handler: HTTPRouteHandler) -> None:
@@ -71,7 +78,7 @@ def _declare(handler: HTTPRouteHandler) -> None:
         responses.setdefault(code, ResponseSpec(data_container=ErrorBody, description=DESCRIPTIONS[code]))
     if handler.status_code == 201 and 202 not in responses:
         # A repeated create (same invitation, same delivery note) answers the first result with 200.
-        responses.setdefault(200, ResponseSpec(data_container=dict[str, Any], description="Already done: the earlier result."))
+        responses.setdefault(200, ResponseSpec(data_container=body_type(handler), description="Already done: the earlier result."))
     handler.responses = responses
 
 

@@ -20,7 +20,7 @@ from planner.programs import rules as program_rules
 from planner.programs import team
 from planner.programs.rules import get_program
 from planner.settings import get_settings
-from planner.web_common import SESSION_COOKIE, Form, NoCheck, User, client_address, need_login, page
+from planner.web_common import SESSION_COOKIE, Form, NoCheck, Out, User, client_address, need_login, page, typed
 
 
 def _safe_next(value: Any) -> str:
@@ -245,7 +245,7 @@ class TokenIn(msgspec.Struct):
     label: str | msgspec.UnsetType = msgspec.UNSET
 
 
-class TokenOut(msgspec.Struct):
+class TokenOut(Out):
     token: str
     expires_at: str
 
@@ -261,6 +261,30 @@ class RoleIn(msgspec.Struct):
 
 class RestoreIn(msgspec.Struct):
     email: str
+
+
+class RoleOut(Out):
+    """A member's role in a programme."""
+    program_id: int
+    user_id: int
+    role: str
+
+
+class TeamMemberOut(RoleOut):
+    email: str
+
+
+class InvitedOut(TeamMemberOut):
+    """`invited`: a new account, sent a link to choose its password; false for an existing account, just added."""
+    invited: bool
+
+
+class AuditEventOut(Out):
+    at: str
+    actor: str
+    action: str
+    subject: str
+    detail: str
 
 
 class AccountApiController(Controller):
@@ -286,26 +310,26 @@ class AccountApiController(Controller):
         await rules.revoke_token(auth[7:].strip())
 
     @post("/programs/{program_id:int}/members/invite", status_code=201, summary="Invite someone to the team by email")
-    async def invite(self, program_id: int, data: InviteIn, user: User = NoCheck) -> dict[str, Any]:
-        return await team.invite_member(program_id, {"email": data.email, "role": data.role}, user=user, now=utcnow(),
-                                        base_url=get_settings().base_url)
+    async def invite(self, program_id: int, data: InviteIn, user: User = NoCheck) -> InvitedOut:
+        return typed(InvitedOut, await team.invite_member(program_id, {"email": data.email, "role": data.role}, user=user,
+                                                          now=utcnow(), base_url=get_settings().base_url))
 
     @patch("/programs/{program_id:int}/members/{user_id:int}", summary="Change a member's role")
-    async def change_role(self, program_id: int, user_id: int, data: RoleIn, user: User = NoCheck) -> dict[str, Any]:
+    async def change_role(self, program_id: int, user_id: int, data: RoleIn, user: User = NoCheck) -> RoleOut:
         await team.change_role(program_id, user_id, data.role, user=user, now=utcnow())
-        return {"program_id": program_id, "user_id": user_id, "role": data.role}
+        return RoleOut(program_id=program_id, user_id=user_id, role=data.role)
 
     @delete("/programs/{program_id:int}/members/{user_id:int}", status_code=204, summary="Remove a member; their access ends at once")
     async def remove(self, program_id: int, user_id: int, user: User = NoCheck) -> None:
         await team.remove_member(program_id, user_id, user=user, now=utcnow())
 
     @post("/programs/{program_id:int}/organizers", status_code=201, summary="Admin: make an account an organizer of any programme")
-    async def restore(self, program_id: int, data: RestoreIn, user: User = NoCheck) -> dict[str, Any]:
-        return await team.restore_organizer(program_id, data.email, user=user, now=utcnow())
+    async def restore(self, program_id: int, data: RestoreIn, user: User = NoCheck) -> TeamMemberOut:
+        return typed(TeamMemberOut, await team.restore_organizer(program_id, data.email, user=user, now=utcnow()))
 
     @get("/programs/{program_id:int}/audit", summary="The programme's audit log (organizers)")
-    async def audit(self, program_id: int, user: User = NoCheck) -> list[dict[str, Any]]:
+    async def audit(self, program_id: int, user: User = NoCheck) -> list[AuditEventOut]:
         await program_rules.require_role(user, program_id, "organizer")
         rows = await events(program_id, member_ids=await program_rules.member_ids(program_id))
-        return [{"at": r["at"].isoformat(), "actor": r["actor_label"], "action": r["action"], "subject": r["subject"],
-                 "detail": r["detail"]} for r in rows]
+        return [AuditEventOut(at=r["at"].isoformat(), actor=r["actor_label"], action=r["action"], subject=r["subject"],
+                              detail=r["detail"]) for r in rows]

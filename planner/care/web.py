@@ -3,7 +3,7 @@ the care inbox and the programme's care address."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Literal
 from urllib.parse import quote
 
 import msgspec
@@ -16,7 +16,7 @@ from planner.errors import PlannerError
 from planner.programs.rules import get_program
 from planner.settings import get_settings
 from planner.templating import local_time
-from planner.web_common import NoCheck, User, client_address
+from planner.web_common import NoCheck, Out, User, client_address, typed
 
 
 class CareIn(msgspec.Struct):
@@ -30,6 +30,27 @@ class PublicCareIn(msgspec.Struct):
 
 class CareSettingIn(msgspec.Struct):
     address: str | None = None
+
+
+class SentOut(Out):
+    status: Literal["sent"]
+
+
+class CareMessageOut(Out):
+    id: int
+    created_at: str
+    from_guest_page: bool
+    name: str
+    email: str
+    contact: str
+    activity: str
+    message: str
+
+
+class CareSettingOut(Out):
+    """Where care messages go: `address`, or every organizer (`recipients`) when it is empty."""
+    address: str
+    recipients: list[str]
 
 
 def _client(request: Request) -> str:
@@ -53,27 +74,27 @@ class CareController(Controller):
     tags = ["care"]
 
     @post("/rsvps/{rsvp_id:int}/care", status_code=202)
-    async def from_guest(self, rsvp_id: int, data: CareIn, token: str | None = None) -> Response[dict[str, Any]]:
+    async def from_guest(self, rsvp_id: int, data: CareIn, token: str | None = None) -> Response[SentOut]:
         """A private message to the programme's care team, which nobody else can read (API.md)."""
         # A refusal (a throttled sender included, with its Retry-After) is answered by the app's one error handler.
-        return Response(await _guest_send(rsvp_id, token, {"message": data.message}), status_code=202)
+        return Response(typed(SentOut, await _guest_send(rsvp_id, token, {"message": data.message})), status_code=202)
 
     @post("/programs/{program_id:int}/care", status_code=202)
-    async def from_public(self, request: Request, program_id: int, data: PublicCareIn) -> Response[dict[str, Any]]:
-        return Response(await _public_send(program_id, {"message": data.message, "contact": data.contact}, _client(request)),
-                        status_code=202)
+    async def from_public(self, request: Request, program_id: int, data: PublicCareIn) -> Response[SentOut]:
+        sent = await _public_send(program_id, {"message": data.message, "contact": data.contact}, _client(request))
+        return Response(typed(SentOut, sent), status_code=202)
 
     @get("/programs/{program_id:int}/care/messages")
-    async def messages(self, program_id: int, user: User = NoCheck) -> Response[list[dict[str, Any]]]:
-        return Response(await rules.inbox(program_id, user=user, now=utcnow()), headers={"Cache-Control": "no-store"})
+    async def messages(self, program_id: int, user: User = NoCheck) -> Response[list[CareMessageOut]]:
+        return Response(typed(list[CareMessageOut], await rules.inbox(program_id, user=user, now=utcnow())), headers={"Cache-Control": "no-store"})
 
     @get("/programs/{program_id:int}/care")
-    async def settings(self, program_id: int, user: User = NoCheck) -> dict[str, Any]:
-        return await rules.settings_of(program_id, user=user)
+    async def settings(self, program_id: int, user: User = NoCheck) -> CareSettingOut:
+        return typed(CareSettingOut, await rules.settings_of(program_id, user=user))
 
     @put("/programs/{program_id:int}/care")
-    async def set_settings(self, program_id: int, data: CareSettingIn, user: User = NoCheck) -> dict[str, Any]:
-        return await rules.set_address(program_id, data.address, user=user)
+    async def set_settings(self, program_id: int, data: CareSettingIn, user: User = NoCheck) -> CareSettingOut:
+        return typed(CareSettingOut, await rules.set_address(program_id, data.address, user=user))
 
 
 def _sent_page(program: dict | None, back: str, *, error: str | None = None, status: int = 200,

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.datastructures import UploadFile
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Redirect, Template
 
 from planner.clock import utcnow
@@ -20,7 +21,7 @@ from planner.inventory import ledger as inventory_ledger
 from planner.inventory import moves as inventory_moves
 from planner.inventory import places as inventory_places
 from planner.programs.rules import get_program, require_role, role_in
-from planner.web_common import NoCheck, User, as_dict
+from planner.web_common import NoCheck, Out, User, as_dict, typed
 
 UNSET = msgspec.UNSET
 
@@ -75,6 +76,166 @@ class DeliveryIn(msgspec.Struct):
     reason: str | None | msgspec.UnsetType = UNSET
 
 
+# ---------------------------------------------------------------- what the API answers
+
+class ItemOut(Out):
+    id: int
+    program_id: int
+    name: str
+    sku: str
+    unit: str
+    low_stock_at: int
+    is_kit: bool
+
+
+class KitLineOut(Out):
+    item_id: int
+    name: str
+    unit: str
+    quantity: int
+
+
+class KitOut(ItemOut):
+    items: list[KitLineOut]
+
+
+class LocationOut(Out):
+    id: int
+    program_id: int
+    name: str
+    space_id: int | None
+    warehouse: bool
+
+
+class MovementOut(Out):
+    """One ledger line; `on_hand` (what is left there after it) on a movement just written."""
+    id: int
+    item_id: int
+    item: str
+    location_id: int
+    location: str
+    quantity: int
+    kind: str
+    reason: str
+    ref: str
+    user_id: int | None
+    created_at: str
+    user: str | msgspec.UnsetType = UNSET
+    on_hand: int | msgspec.UnsetType = UNSET
+
+
+class MovementsOut(Out):
+    """What one request moved: its lines under one ref; `repeated` when the ref was seen before (nothing moved again)."""
+    ref: str
+    kind: str
+    repeated: bool
+    movements: list[MovementOut]
+
+
+class StockPlaceOut(Out):
+    location_id: int
+    name: str
+    on_hand: int
+
+
+class StockOut(Out):
+    """An item or kit with its total on hand (API.md: item_id, name, on_hand, low) and per location."""
+    item_id: int
+    name: str
+    on_hand: int
+    low: bool
+    sku: str
+    unit: str
+    is_kit: bool
+    low_stock_at: int
+    locations: list[StockPlaceOut]
+
+
+class ForecastActivityOut(Out):
+    id: int
+    title: str
+    confirmed: int
+    walk_ins: int
+    draft: bool
+
+
+class ForecastPartOut(Out):
+    item_id: int
+    name: str
+    unit: str
+    quantity: int
+    warehouse_on_hand: int
+    short: int
+
+
+class ForecastKitOut(Out):
+    kit_id: int
+    name: str
+    unit: str
+    confirmed: int
+    walk_ins: int
+    demand: int
+    handed_out: int
+    need: int
+    on_hand: int
+    available: int
+    shortfall: int
+    from_warehouse: int
+    to_assemble: int
+    components: list[ForecastPartOut]
+    activities: list[ForecastActivityOut]
+
+
+class ForecastPlaceOut(Out):
+    location_id: int | None
+    name: str
+    space_id: int
+    kits: list[ForecastKitOut]
+    shortfall: int
+
+
+class PackLineOut(Out):
+    item_id: int
+    name: str
+    unit: str
+    quantity: int
+    short: int
+
+
+class ForecastDayOut(Out):
+    date: str
+    past: bool
+    today: bool
+    locations: list[ForecastPlaceOut]
+    need: int
+    shortfall: int
+    from_warehouse: int
+    to_assemble: int
+    components: list[PackLineOut]
+
+
+class ForecastProgramOut(Out):
+    id: int
+    name: str
+    timezone: str
+
+
+class WarehouseOut(Out):
+    location_id: int
+    name: str
+
+
+class ForecastOut(Out):
+    program: ForecastProgramOut
+    today: str
+    warehouse: WarehouseOut
+    shortfall: int
+    days: list[ForecastDayOut]
+
+
+REPEAT = {200: ResponseSpec(data_container=MovementsOut, description="The same ref again: the first outcome, nothing moved.")}
+
+
 def _csv(text: str, filename: str) -> Response[str]:
     return Response(text, media_type="text/csv; charset=utf-8",
                     headers={"content-disposition": f'attachment; filename="{filename}"', "cache-control": "no-store"})
@@ -87,70 +248,70 @@ class InventoryController(Controller):
     tags = ["inventory"]
 
     @post("/programs/{program_id:int}/items", status_code=201)
-    async def add_item(self, program_id: int, data: ItemIn, user: User = NoCheck) -> dict[str, Any]:
-        return await inventory_items.add_item(program_id, as_dict(data), user=user, now=utcnow())
+    async def add_item(self, program_id: int, data: ItemIn, user: User = NoCheck) -> ItemOut:
+        return typed(ItemOut, await inventory_items.add_item(program_id, as_dict(data), user=user, now=utcnow()))
 
     @get("/programs/{program_id:int}/items")
-    async def items(self, program_id: int, user: User = NoCheck) -> list[dict[str, Any]]:
-        return await inventory_items.list_items(program_id, user=user)
+    async def items(self, program_id: int, user: User = NoCheck) -> list[ItemOut]:
+        return typed(list[ItemOut], await inventory_items.list_items(program_id, user=user))
 
     @patch("/items/{item_id:int}")
-    async def update_item(self, item_id: int, data: ItemPatch, user: User = NoCheck) -> dict[str, Any]:
-        return await inventory_items.update_item(item_id, as_dict(data), user=user)
+    async def update_item(self, item_id: int, data: ItemPatch, user: User = NoCheck) -> ItemOut:
+        return typed(ItemOut, await inventory_items.update_item(item_id, as_dict(data), user=user))
 
     @post("/programs/{program_id:int}/kits", status_code=201)
-    async def add_kit(self, program_id: int, data: KitIn, user: User = NoCheck) -> dict[str, Any]:
+    async def add_kit(self, program_id: int, data: KitIn, user: User = NoCheck) -> KitOut:
         body = as_dict(data)
         body["items"] = [as_dict(line) for line in data.items]
-        return await inventory_items.add_kit(program_id, body, user=user, now=utcnow())
+        return typed(KitOut, await inventory_items.add_kit(program_id, body, user=user, now=utcnow()))
 
     @get("/programs/{program_id:int}/kits")
-    async def kits(self, program_id: int, user: User = NoCheck) -> list[dict[str, Any]]:
-        return await inventory_items.list_kits(program_id, user=user)
+    async def kits(self, program_id: int, user: User = NoCheck) -> list[KitOut]:
+        return typed(list[KitOut], await inventory_items.list_kits(program_id, user=user))
 
     @post("/programs/{program_id:int}/locations", status_code=201)
-    async def add_location(self, program_id: int, data: LocationIn, user: User = NoCheck) -> dict[str, Any]:
-        return await inventory_places.add_location(program_id, as_dict(data), user=user)
+    async def add_location(self, program_id: int, data: LocationIn, user: User = NoCheck) -> LocationOut:
+        return typed(LocationOut, await inventory_places.add_location(program_id, as_dict(data), user=user))
 
     @get("/programs/{program_id:int}/locations")
-    async def locations(self, program_id: int, user: User = NoCheck) -> list[dict[str, Any]]:
-        return await inventory_places.list_locations(program_id, user=user)
+    async def locations(self, program_id: int, user: User = NoCheck) -> list[LocationOut]:
+        return typed(list[LocationOut], await inventory_places.list_locations(program_id, user=user))
 
-    @post("/programs/{program_id:int}/stock/movements", status_code=201)
-    async def move(self, program_id: int, data: MovementIn, user: User = NoCheck) -> Response[dict[str, Any]]:
+    @post("/programs/{program_id:int}/stock/movements", status_code=201, responses=REPEAT)
+    async def move(self, program_id: int, data: MovementIn, user: User = NoCheck) -> Response[MovementsOut]:
         out, created = await inventory_moves.move_stock(program_id, as_dict(data), user=user, now=utcnow())
-        return Response(out, status_code=201 if created else 200)
+        return Response(typed(MovementsOut, out), status_code=201 if created else 200)
 
     @get("/programs/{program_id:int}/stock/movements")
     async def ledger(self, program_id: int, user: User = NoCheck, item_id: int | None = None, location_id: int | None = None,
-                     kind: str | None = None, before_id: int | None = None, limit: int = inventory_ledger.LEDGER_PAGE) -> list[dict[str, Any]]:
-        return await inventory_ledger.ledger(program_id, user=user, item_id=item_id, location_id=location_id, kind=kind,
-                                  before_id=before_id, limit=limit)
+                     kind: str | None = None, before_id: int | None = None, limit: int = inventory_ledger.LEDGER_PAGE) -> list[MovementOut]:
+        return typed(list[MovementOut], await inventory_ledger.ledger(program_id, user=user, item_id=item_id, location_id=location_id,
+                                                                   kind=kind, before_id=before_id, limit=limit))
 
     @get("/programs/{program_id:int}/stock/movements.csv", media_type="text/csv")
     async def ledger_csv(self, program_id: int, user: User = NoCheck) -> Response[str]:
         return _csv(await inventory_ledger.ledger_csv(program_id, user=user), f"programme-{program_id}-stock-ledger.csv")
 
     @get("/programs/{program_id:int}/stock")
-    async def stock(self, program_id: int, user: User = NoCheck) -> list[dict[str, Any]]:
-        return await inventory_ledger.stock(program_id, user=user)
+    async def stock(self, program_id: int, user: User = NoCheck) -> list[StockOut]:
+        return typed(list[StockOut], await inventory_ledger.stock(program_id, user=user))
 
     @get("/programs/{program_id:int}/stock.csv", media_type="text/csv")
     async def stock_csv(self, program_id: int, user: User = NoCheck) -> Response[str]:
         return _csv(await inventory_ledger.stock_csv(program_id, user=user), f"programme-{program_id}-stock.csv")
 
-    @post("/programs/{program_id:int}/stock/deliveries", status_code=201)
-    async def delivery(self, program_id: int, data: DeliveryIn, user: User = NoCheck) -> Response[dict[str, Any]]:
+    @post("/programs/{program_id:int}/stock/deliveries", status_code=201, responses=REPEAT)
+    async def delivery(self, program_id: int, data: DeliveryIn, user: User = NoCheck) -> Response[MovementsOut]:
         body = as_dict(data)
         out, created = await inventory_moves.import_delivery(
             program_id, data.csv, location_id=body.get("location_id"), ref=body.get("ref"), reason=body.get("reason") or "",
             user=user, now=utcnow(),
         )
-        return Response(out, status_code=201 if created else 200)
+        return Response(typed(MovementsOut, out), status_code=201 if created else 200)
 
     @get("/programs/{program_id:int}/forecast")
-    async def forecast(self, program_id: int, user: User = NoCheck) -> dict[str, Any]:
-        return await inventory_forecast.forecast(program_id, user=user, now=utcnow())
+    async def forecast(self, program_id: int, user: User = NoCheck) -> ForecastOut:
+        return typed(ForecastOut, await inventory_forecast.forecast(program_id, user=user, now=utcnow()))
 
 
 # ---------------------------------------------------------------- pages

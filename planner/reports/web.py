@@ -2,7 +2,7 @@
 the report across all programmes for administrators, and the guest's one-tap feedback."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from litestar import Request, Response, get, post
 from litestar.response import Redirect, Template
@@ -14,9 +14,92 @@ from planner.reports import feedback, rules
 from planner.reports.files import report_csv, report_pdf
 from planner.reports.view import build_view
 from planner.templating import current_language
-from planner.web_common import Form, NoCheck, User
+from planner.web_common import Form, NoCheck, Out, User, typed
 
 PRIVATE = {"cache-control": "private, no-store"}
+
+# A count of people: below 5 it is the string "<5" in the shareable version.
+People = int | Literal["<5"]
+
+
+class ReportActivityOut(Out):
+    id: int
+    title: str
+    kind: str
+    seats: int
+    confirmed: People
+    checked_in: People
+    no_shows: People
+    waitlist_unserved: People
+    kits_handed_out: People
+    people: People
+    seats_taken: People
+    walk_ins: People
+    sessions: int
+    cancelled: bool
+
+
+class ReportDimOut(Out):
+    """The counts of one day, kind or language (`key`)."""
+    key: str
+    people: People
+    sessions: int
+    seats: int
+    confirmed: People
+    seats_taken: People
+    checked_in: People
+    no_shows: People
+    waitlist_unserved: People
+    walk_ins: People
+    kits_handed_out: People
+
+
+class ReportSpaceOut(ReportDimOut):
+    """The counts of one space (`key` is its id)."""
+    key: int
+
+
+class HandedOutOut(Out):
+    name: str
+    quantity: People
+
+
+class DinnerOut(Out):
+    id: int
+    title: str
+    seats: int
+    seats_taken: People
+
+
+class FeedbackOut(Out):
+    """Answers to the one-tap questions: mood 1-5 and again yes/maybe/no, each a count of people."""
+    mood: dict[str, People]
+    again: dict[str, People]
+    responses: People
+
+
+class ReportOut(Out):
+    """The impact report (API.md): `people` counts distinct guests admitted at least once."""
+    people: People
+    confirmed: People
+    checked_in: People
+    no_shows: People
+    waitlist_unserved: People
+    kits_handed_out: People
+    activities: list[ReportActivityOut]
+    shareable: bool
+    sessions_held: int
+    seats: int
+    seats_taken: People
+    walk_ins: People
+    residency_days_attended: People
+    items_handed_out: list[HandedOutOut]
+    by_day: list[ReportDimOut]
+    by_kind: list[ReportDimOut]
+    by_space: list[ReportSpaceOut]
+    by_language: list[ReportDimOut]
+    dinners: list[DinnerOut]
+    feedback: FeedbackOut
 
 
 def _flag(value: str | None) -> bool:
@@ -36,10 +119,10 @@ def _generated(now) -> str:
 
 
 @get("/api/programs/{program_id:int}/report", tags=["report"], summary="The programme's impact report")
-async def report_api(program_id: int, shareable: str | None = None, user: User = NoCheck) -> Response[dict[str, Any]]:
+async def report_api(program_id: int, shareable: str | None = None, user: User = NoCheck) -> Response[ReportOut]:
     """Organizers only. With `?shareable=true`, every count of people below 5 is the string "<5"."""
     report = await rules.program_report(program_id, user=user, now=utcnow())
-    return Response(rules.api_out(report, shareable=_flag(shareable)), headers=PRIVATE)
+    return Response(typed(ReportOut, rules.api_out(report, shareable=_flag(shareable))), headers=PRIVATE)
 
 
 def _page(report: rules.Report, *, user: User, shareable: bool, base: str, program: dict | None,

@@ -15,6 +15,28 @@ from planner.phones import first_number, phone_numbers
 from planner.resources import hub, rules
 from planner.resources.public_list import KIND_LABELS, attribution
 from planner.templating import current_language
+from planner.web_common import Out, typed
+
+
+class HelpEntryOut(Out):
+    """One line of help (API.md): `reviewed` is false for the public list's entries, `source` says where it comes from."""
+    name: str
+    kind: str
+    phone: str | None
+    sms: str | None
+    url: str | None
+    hours: str | None
+    languages: list[str]
+    reviewed: bool
+    description: str
+    note: str | None
+    source: str
+
+
+class HelpOut(Out):
+    country: str
+    resources: list[HelpEntryOut]
+
 
 # Ids the databases can hold (PostgreSQL integer); anything else is simply no programme.
 _MAX_ID = 2**31 - 1
@@ -155,14 +177,14 @@ async def help_licence() -> Response:
 
 
 @get("/api/help", tags=["resources"])
-async def help_api(country: str | None = None) -> dict[str, Any]:
+async def help_api(country: str | None = None) -> HelpOut:
     """Every country's emergency number, its crisis line and support services (API.md). 404 for a code that is not a country."""
     code = hub.normalise_code(country)
     if not country:
         raise PlannerError("Give a country code, for example ?country=US.")
     if code is None:
         raise PlannerError(_l("“{code}” is not a country code (ISO 3166-1, for example US or GB).", code=country[:10]), "not_found")
-    return {"country": code, "resources": [hub.api_entry(e) for e in hub.entries_for(code)]}
+    return typed(HelpOut, {"country": code, "resources": [hub.api_entry(e) for e in hub.entries_for(code)]})
 
 
 def routes() -> list:

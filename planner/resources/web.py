@@ -1,7 +1,6 @@
 """Support resources: the public list (API.md) and the organizers' page to edit, add and disable entries."""
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import quote
 
 import msgspec
@@ -17,7 +16,7 @@ from planner.resources import help_web, rules
 from planner.resources.hub import country_name
 from planner.resources.public_list import KIND_LABELS
 from planner.templating import current_language
-from planner.web_common import User, as_dict
+from planner.web_common import Out, User, as_dict, typed
 
 UNSET = msgspec.UNSET
 
@@ -54,29 +53,58 @@ class ReviewIn(msgspec.Struct):
     reviewed_on: str | None = None
 
 
+class PublicResourceOut(Out):
+    """A support resource as guests see it (API.md); `reviewed` is false for the public list's entries until an
+    organizer reviewed the programme's country."""
+    name: str
+    kind: str
+    phone: str | None
+    sms: str | None
+    url: str | None
+    hours: str | None
+    languages: list[str]
+    description: str
+    reviewed: bool
+
+
+class ResourceOut(PublicResourceOut):
+    """A support resource as its organizers edit it."""
+    id: int
+    enabled: bool
+    country: str
+    position: int
+    source: str
+
+
+class ReviewOut(Out):
+    country: str
+    reviewed_on: str
+    reviewed_by: str
+
+
 class ResourceController(Controller):
     path = "/api"
     tags = ["resources"]
 
     @get("/programs/{program_id:int}/resources")
-    async def public(self, program_id: int) -> list[dict[str, Any]]:
-        return await rules.public_resources(program_id)
+    async def public(self, program_id: int) -> list[PublicResourceOut]:
+        return typed(list[PublicResourceOut], await rules.public_resources(program_id))
 
     @post("/programs/{program_id:int}/resources", status_code=201)
-    async def add(self, program_id: int, data: ResourceIn, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
-        return await rules.add_resource(program_id, as_dict(data), user=user)
+    async def add(self, program_id: int, data: ResourceIn, user: User = Dependency(skip_validation=True)) -> ResourceOut:
+        return typed(ResourceOut, await rules.add_resource(program_id, as_dict(data), user=user))
 
     @post("/programs/{program_id:int}/resources/order", status_code=200)
-    async def order(self, program_id: int, data: OrderIn, user: User = Dependency(skip_validation=True)) -> list[dict[str, Any]]:
-        return await rules.reorder(program_id, data.ids, user=user)
+    async def order(self, program_id: int, data: OrderIn, user: User = Dependency(skip_validation=True)) -> list[ResourceOut]:
+        return typed(list[ResourceOut], await rules.reorder(program_id, data.ids, user=user))
 
     @post("/programs/{program_id:int}/resources/review", status_code=201)
-    async def review(self, program_id: int, data: ReviewIn, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
-        return await rules.review_country(program_id, as_dict(data), user=user, now=utcnow())
+    async def review(self, program_id: int, data: ReviewIn, user: User = Dependency(skip_validation=True)) -> ReviewOut:
+        return typed(ReviewOut, await rules.review_country(program_id, as_dict(data), user=user, now=utcnow()))
 
     @patch("/resources/{resource_id:int}")
-    async def change(self, resource_id: int, data: ResourcePatch, user: User = Dependency(skip_validation=True)) -> dict[str, Any]:
-        return await rules.update_resource(resource_id, as_dict(data), user=user)
+    async def change(self, resource_id: int, data: ResourcePatch, user: User = Dependency(skip_validation=True)) -> ResourceOut:
+        return typed(ResourceOut, await rules.update_resource(resource_id, as_dict(data), user=user))
 
 
 @get("/programs/{program_id:int}/resources", include_in_schema=False)

@@ -125,6 +125,33 @@ class ErasedOut(Out):
     status: str
 
 
+class TimesOut(Out):
+    starts_at: str
+    ends_at: str
+
+
+class MyRsvpOut(Out):
+    """One of the guest's RSVPs as stored: times in the programme's zone, `when` in the guest's language,
+    answers by question label."""
+    activity: str
+    starts_at: str
+    ends_at: str
+    times: list[TimesOut]
+    when: list[str]
+    status: str
+    name: str
+    email: str
+    plus_ones: int
+    answers: dict[str, Any]
+    created_at: str
+    updated_at: str
+
+
+class MyDataOut(Out):
+    """Everything stored about the guest in the programme, keyed by their email."""
+    rsvps: list[MyRsvpOut]
+
+
 class InvitationOut(Out):
     id: int
     name: str
@@ -193,8 +220,8 @@ class GuestRsvpController(Controller):
         return typed(RsvpOut, await rsvp_booking.cancel_guest(rsvp_id, token, now=utcnow()))
 
     @get("/rsvps/{rsvp_id:int}/data")
-    async def my_data(self, rsvp_id: int, token: str | None = None) -> Response[dict[str, Any]]:
-        return Response(await export_guest_data(rsvp_id, token), headers={"cache-control": "no-store",
+    async def my_data(self, rsvp_id: int, token: str | None = None) -> Response[MyDataOut]:
+        return Response(typed(MyDataOut, await export_guest_data(rsvp_id, token)), headers={"cache-control": "no-store",
                         "content-disposition": f'attachment; filename="my-data-{rsvp_id}.json"'})
 
     @post("/rsvps/{rsvp_id:int}/erase", status_code=200)
