@@ -20,7 +20,7 @@ def driver_hooks():
 
 # The RSVP also counts its client for the throttle (one conditional INSERT) since the trust work,
 # and reads the programme's default language when the request names none (one SELECT).
-MAX_SQL = {"scan": 7, "rescan": 7, "rsvp": 8}
+MAX_SQL = {"scan": 7, "rescan": 7, "rsvp": 7}
 
 
 async def _kit_activity(api, setup, capacity: int) -> dict:
