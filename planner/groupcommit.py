@@ -10,7 +10,10 @@ MAX_COMMITTING commits in flight).
 Correctness never depends on it:
 - each write is the same whole statement it would be alone; its conditions and row locks decide,
   and it sees the writes before it in the group as committed work of its own transaction;
-- several processes each group their own writes; the database arbitrates between them;
+- several processes each group their own writes; the database arbitrates between them. So that two
+  processes' groups cannot deadlock, a group runs its writes sorted by a key its caller gives (the
+  ticket code, the slot), after an optional `before` step that locks what they share (kit shelves)
+  in id order;
 - if the shared transaction fails as a whole (a deadlock between two processes' groups, a unique
   key violated, a lost connection), nothing of it was committed and every write in it runs again
   alone, as if there had been no grouping;
@@ -34,6 +37,10 @@ from planner.settings import get_settings
 T = TypeVar("T")
 After = Callable[[], Awaitable[Any]] | None
 Write = Callable[[Any], Awaitable[tuple[T, After]]]
+Item = tuple[Write, asyncio.Future, Any]  # a write, its caller's future, its ordering key
+# Run first in a group's transaction with the group's keys, in order: takes the locks the writes will
+# need in one global order (for the scans: their kit shelves, by id) before any of them runs.
+Before = Callable[[Any, list[Any]], Awaitable[None]]
 
 # A group larger than this waits for the next commit: a bound on the time one transaction holds its locks.
 MAX_GROUP = 64
@@ -45,20 +52,23 @@ _FAILED_GROUP = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 class GroupCommit(Generic[T]):
     """One per kind of write. `await group.run(write, pool)` returns the write's result after its commit."""
 
-    def __init__(self, name: str, max_group: int = MAX_GROUP) -> None:
+    def __init__(self, name: str, max_group: int = MAX_GROUP, before: Before | None = None) -> None:
         self.name = name
         self.max_group = max_group
-        self._queue: list[tuple[Write, asyncio.Future]] = []
+        self.before = before
+        self._queue: list[tuple[Write, asyncio.Future, Any]] = []
         self._task: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         # Counts for the benchmark and the tests: groups committed, writes in them, groups run again alone.
         self.groups = self.writes = self.replayed = 0
 
-    async def run(self, write: Write, pool: Any) -> T:
+    async def run(self, write: Write, pool: Any, key: Any = 0) -> T:
+        """`key` orders the writes of a group (stable: arrival order among equal keys), so that groups
+        in several processes take their row locks in one order and cannot deadlock one another."""
         loop = asyncio.get_running_loop()
         if not get_settings().group_commit:  # PLANNER_GROUP_COMMIT=0: every write alone (for comparison)
             future = loop.create_future()
-            await self._alone((write, future), pool)
+            await self._alone((write, future, key), pool)
             result, after = await future
             if after is not None:
                 await after()
@@ -66,7 +76,7 @@ class GroupCommit(Generic[T]):
         if self._loop is not loop:  # a new event loop (a test, a restarted worker): start afresh
             self._loop, self._queue, self._task = loop, [], None
         future: asyncio.Future = loop.create_future()
-        self._queue.append((write, future))
+        self._queue.append((write, future, key))
         if self._task is None or self._task.done():
             self._task = loop.create_task(self._drain(pool), name=f"group-commit-{self.name}")
         result, after = await future
@@ -79,8 +89,10 @@ class GroupCommit(Generic[T]):
         while True:
             while self._queue:
                 group, self._queue = self._queue[: self.max_group], self._queue[self.max_group:]
-                if len(group) == 1 and not committing:
-                    await self._alone(group[0], pool)  # one statement commits by itself: no BEGIN/COMMIT round trips
+                if len(group) == 1 and not committing and self.before is None:
+                    # One statement commits by itself: no BEGIN/COMMIT round trips. (With a `before` step,
+                    # a lone write too takes its locks in the groups' order.)
+                    await self._alone(group[0], pool)
                     continue
                 started = await self._execute(group, pool)
                 if started is None:
@@ -96,7 +108,7 @@ class GroupCommit(Generic[T]):
                 return  # nothing queued and nothing in flight: the next caller starts a new drain
             await asyncio.wait(committing, return_when=asyncio.FIRST_COMPLETED)
 
-    async def _execute(self, group: list[tuple[Write, asyncio.Future]], pool: Any) -> tuple[Any, Any, list] | None:
+    async def _execute(self, group: list[Item], pool: Any) -> tuple[Any, Any, list] | None:
         """Run the group's writes in one open transaction: (connection, transaction, outcomes), or None
         when the group failed as a whole (then every write has been run again alone)."""
         try:
@@ -106,9 +118,12 @@ class GroupCommit(Generic[T]):
             return None
         tx = conn.transaction()
         outcomes: list[tuple[bool, Any]] = []
+        group.sort(key=lambda item: item[2])
         try:
             await tx.start()
-            for write, _ in group:
+            if self.before is not None:
+                await self.before(conn, [item[2] for item in group])
+            for write, _, _ in group:
                 try:
                     outcomes.append((True, await write(conn)))
                 except _FAILED_GROUP:
@@ -128,7 +143,7 @@ class GroupCommit(Generic[T]):
             raise
         return conn, tx, outcomes
 
-    async def _commit(self, group: list[tuple[Write, asyncio.Future]], conn: Any, tx: Any, outcomes: list, *, pool: Any) -> None:
+    async def _commit(self, group: list[Item], conn: Any, tx: Any, outcomes: list, *, pool: Any) -> None:
         try:
             await tx.commit()
         except _FAILED_GROUP:
@@ -143,7 +158,7 @@ class GroupCommit(Generic[T]):
         await pool.release(conn)
         self.groups += 1
         self.writes += len(group)
-        for (_, future), (ok, value) in zip(group, outcomes):
+        for (_, future, _), (ok, value) in zip(group, outcomes):
             if future.done():  # the caller went away; its write is committed all the same
                 continue
             if ok:
@@ -151,14 +166,14 @@ class GroupCommit(Generic[T]):
             else:
                 future.set_exception(value)
 
-    async def _replay(self, group: list[tuple[Write, asyncio.Future]], pool: Any) -> None:
+    async def _replay(self, group: list[Item], pool: Any) -> None:
         self.replayed += 1
         for item in group:
             await self._alone(item, pool)
 
     @staticmethod
-    async def _alone(item: tuple[Write, asyncio.Future], pool: Any) -> None:
-        write, future = item
+    async def _alone(item: Item, pool: Any) -> None:
+        write, future, _ = item
         try:
             async with pool.acquire() as conn:
                 value = await write(conn)

@@ -149,7 +149,7 @@ async def _fast_rsvp(a: dict, slot_id: int, *, name: str, email: str, guests: in
                                    json.dumps(answers), code, language[:10], now), None
 
     try:
-        row = await RSVPS.run(write, pool)
+        row = await RSVPS.run(write, pool, key=slot_id)
     except asyncpg.UniqueViolationError:
         return None  # a repeat: the careful path returns the existing RSVP
     status = row["status"]

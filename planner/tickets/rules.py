@@ -273,11 +273,25 @@ async def _fast_scan(scan: Scan, *, user: dict | None, token_hash: str | None, d
     pool = free_pool()
     if pool is None:
         raise NeedsCarefulPath(user)
-    return await SCANS.run(write, pool)
+    return await SCANS.run(write, pool, key=scan.code)
 
+
+async def _lock_shelves(conn: Any, codes: list[str]) -> None:
+    """First in a group of scans: lock the kit shelves its tickets take from, in id order, so that groups
+    in several processes (and their check-in rows, taken in code order after) cannot deadlock."""
+    await conn.execute(LOCK_SHELVES, codes)
+
+
+LOCK_SHELVES = """
+SELECT sl.id FROM stock_level sl WHERE sl.id IN (
+  SELECT sl2.id FROM rsvp r JOIN activity a ON a.id = r.activity
+  JOIN stock_level sl2 ON sl2.item = a.kit AND sl2.location = """ + SHELF.format(space="a.space") + """
+  WHERE r.ticket_code = ANY($1::text[])
+) ORDER BY sl.id FOR UPDATE
+"""
 
 # Scans arriving at the same moment in this process share one transaction and one commit.
-SCANS: GroupCommit[dict] = GroupCommit("scan")
+SCANS: GroupCommit[dict] = GroupCommit("scan", before=_lock_shelves)
 
 
 async def _scan_statement(conn: Any, scan: Scan, *, user: dict | None, token_hash: str | None, device: str,
