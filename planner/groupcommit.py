@@ -38,9 +38,10 @@ T = TypeVar("T")
 After = Callable[[], Awaitable[Any]] | None
 Write = Callable[[Any], Awaitable[tuple[T, After]]]
 Item = tuple[Write, asyncio.Future, Any]  # a write, its caller's future, its ordering key
-# Run first in a group's transaction with the group's keys, in order: takes the locks the writes will
-# need in one global order (for the scans: their kit shelves, by id) before any of them runs.
-Before = Callable[[Any, list[Any]], Awaitable[None]]
+# Given a group's keys, in order: a statement sent with the group's BEGIN (one round trip) that takes
+# the locks its writes will need in one global order (for the scans: their kit shelves, by id), or
+# None. It is plain SQL text with no parameters, so it must quote nothing it did not check.
+Before = Callable[[list[Any]], str | None]
 
 # A group larger than this waits for the next commit: a bound on the time one transaction holds its locks.
 MAX_GROUP = 64
@@ -89,9 +90,11 @@ class GroupCommit(Generic[T]):
         while True:
             while self._queue:
                 group, self._queue = self._queue[: self.max_group], self._queue[self.max_group:]
-                if len(group) == 1 and not committing and self.before is None:
-                    # One statement commits by itself: no BEGIN/COMMIT round trips. (With a `before` step,
-                    # a lone write too takes its locks in the groups' order.)
+                if len(group) == 1 and not committing:
+                    # One statement commits by itself: no BEGIN/COMMIT round trips. (It takes its locks in
+                    # its own order; should it meet a group holding what it wants and wanting what it holds,
+                    # the same ticket at two gates of two processes at once, PostgreSQL breaks the tie
+                    # within a second and the loser runs again: slower, never wrong.)
                     await self._alone(group[0], pool)
                     continue
                 started = await self._execute(group, pool)
@@ -116,13 +119,12 @@ class GroupCommit(Generic[T]):
         except _FAILED_GROUP:
             await self._replay(group, pool)  # each write then hears the error itself
             return None
-        tx = conn.transaction()
+        tx = _Tx(conn)
         outcomes: list[tuple[bool, Any]] = []
         group.sort(key=lambda item: item[2])
         try:
-            await tx.start()
-            if self.before is not None:
-                await self.before(conn, [item[2] for item in group])
+            # BEGIN and the `before` step's locks in one round trip.
+            await tx.start(self.before([item[2] for item in group]) if self.before is not None else None)
             for write, _, _ in group:
                 try:
                     outcomes.append((True, await write(conn)))
@@ -183,3 +185,21 @@ class GroupCommit(Generic[T]):
             return
         if not future.done():
             future.set_result(value)
+
+
+class _Tx:
+    """A transaction begun with a statement of its own in the same round trip (asyncpg's Transaction
+    sends BEGIN alone)."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    async def start(self, first: str | None) -> None:
+        await self.conn.execute(f"BEGIN; {first}" if first else "BEGIN")
+
+    async def commit(self) -> None:
+        await self.conn.execute("COMMIT")
+
+    async def rollback(self) -> None:
+        if self.conn.is_in_transaction():
+            await self.conn.execute("ROLLBACK")

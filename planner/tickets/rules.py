@@ -7,6 +7,7 @@ scan of a ticket wins.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from functools import partial
@@ -276,17 +277,22 @@ async def _fast_scan(scan: Scan, *, user: dict | None, token_hash: str | None, d
     return await SCANS.run(write, pool, key=scan.code)
 
 
-async def _lock_shelves(conn: Any, codes: list[str]) -> None:
-    """First in a group of scans: lock the kit shelves its tickets take from, in id order, so that groups
-    in several processes (and their check-in rows, taken in code order after) cannot deadlock."""
-    await conn.execute(LOCK_SHELVES, codes)
+def _lock_shelves(codes: list[str]) -> str | None:
+    """Sent with a group of scans' BEGIN: lock the kit shelves its tickets take from, in id order, so that
+    groups in several processes (and their check-in rows, taken in code order after) cannot deadlock.
+    Only codes a ticket can have are written into it (URL-safe letters): nothing to quote."""
+    safe = sorted({c for c in codes if _CODE.fullmatch(c)})
+    if not safe:
+        return None
+    return LOCK_SHELVES.format(codes=", ".join(f"'{c}'" for c in safe))
 
 
+_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 LOCK_SHELVES = """
 SELECT sl.id FROM stock_level sl WHERE sl.id IN (
   SELECT sl2.id FROM rsvp r JOIN activity a ON a.id = r.activity
-  JOIN stock_level sl2 ON sl2.item = a.kit AND sl2.location = """ + SHELF.format(space="a.space") + """
-  WHERE r.ticket_code = ANY($1::text[])
+  JOIN stock_level sl2 ON sl2.item = a.kit AND sl2.location = """ + SHELF.format(space="a.space").replace("{", "{{").replace("}", "}}") + """
+  WHERE r.ticket_code IN ({codes})
 ) ORDER BY sl.id FOR UPDATE
 """
 
