@@ -91,6 +91,8 @@ def _display(e: dict, lang: str) -> dict:
         "first_number": first_number(e.get("phone")),
         "url_label": url.replace("https://", "").replace("http://", "").replace("mailto:", "").rstrip("/"),
         "note": t(e["note"]) if e.get("note") else None,
+        "description": t(e["description"]) if e.get("description") else "",
+        "hours": t(e["hours"]) if e.get("hours") else e.get("hours"),
         "language_names": [names.get(x.split("-")[0], x) for x in e.get("languages") or []],
     }
 

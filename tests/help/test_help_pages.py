@@ -126,3 +126,16 @@ async def test_a_line_with_several_numbers_dials_each_of_them_not_all_digits_run
     home = (await client.get("/help", params={"program": p["id"]})).text
     assert set(_tels(home[home.index('id="home-heading"'):home.index('id="find-heading"')])) == {"112", "08001110111"}
     client.cookies.clear()
+
+
+async def test_a_country_page_speaks_the_guests_language_in_descriptions_and_hours_too(client):
+    """The curated entries' descriptions and hours are stored in English and shown through the catalogue."""
+    de = translations("de").gettext
+    r = await client.get("/help/DE", headers={"Accept-Language": "de"})
+    assert r.status_code == 200
+    text = r.text
+    english = "Ambulance and fire; police is 110."
+    assert de(english) != english and de(english) in text and english not in text
+    pt = translations("pt").gettext
+    r = await client.get("/help/DE", headers={"Accept-Language": "pt-BR"})
+    assert pt(english) in r.text and english not in r.text
