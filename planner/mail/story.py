@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from planner.rsvps.seats import HOLDS_SEAT
+from planner.rsvps.seats import ACTIVE, HOLDS_SEAT
 
 
 # A message about an RSVP is news only while what it says is still so: when it is about
@@ -26,6 +26,8 @@ STILL_TRUE = {
     "offer_expired": lambda status, cancelled: status == "declined",
     "activity_cancelled": lambda status, cancelled: cancelled,
     "reminder": lambda status, cancelled: _open(status, cancelled, "confirmed"),
+    # An organizer's message goes to confirmed or waitlisted guests: not to one who has left since.
+    "broadcast": lambda status, cancelled: status in ACTIVE,
 }
 
 # A message also carries the news of later ones still waiting about the same RSVP: a

@@ -233,3 +233,24 @@ async def test_a_cancelled_residency_reminds_nobody_of_its_later_days(api, setup
         for h in (24, 2):
             assert await send_due_reminders(now=START + timedelta(days=day, hours=-h)) == 0
     assert await ReminderSent.count() == 1
+
+
+async def test_an_organizers_message_does_not_reach_a_guest_who_left_before_it_went_out(api, setup, client, smtp):
+    ctl, inbox = smtp
+    s = settings_for(ctl.port)
+    a = await api.activity(setup["program"]["id"], setup["space"]["id"], capacity=5)
+    await rsvp(client, a["id"], "Ana Lima", "ana@example.org")
+    ben = await rsvp(client, a["id"], "Ben Ode", "ben@example.org")
+    await drain(s, datetime.now(timezone.utc))
+    inbox.messages.clear()
+    await login(client)
+    tok = await form_token(client, f"/activities/{a['id']}/message")
+    sent = await client.post(f"/activities/{a['id']}/message", data={"_csrf_token": tok, "audience": "confirmed", "subject": "Rain plan",
+                                                                     "message": "Bring a coat.", "confirmed": "yes"})
+    assert sent.status_code == 303 and "n=2" in sent.headers["location"]
+    # Ben cancels before the message leaves: it is no longer for him.
+    await client.post(f"/api/rsvps/{ben['id']}/cancel", params={"token": ben["manage_url"].split("token=")[1]})
+    await drain(s, datetime.now(timezone.utc))
+    got = sorted((m["To"], m["Subject"]) for m in inbox.messages)
+    assert ("ana@example.org", "Rain plan") in got
+    assert not any(to == "ben@example.org" and subject == "Rain plan" for to, subject in got), got
