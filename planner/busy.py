@@ -45,6 +45,7 @@ class GiveWay:
 
     def __init__(self) -> None:
         self.rested = 0.0  # seconds rested in all (for the tests and the benchmark's notes)
+        self.spent = 0.0  # seconds the last piece of work took
 
     def __enter__(self) -> GiveWay:
         self._t0 = time.perf_counter()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from planner.errors import PlannerError
@@ -10,6 +11,16 @@ from planner.i18n import _l
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def stored_utc(value: Any) -> Any:
+    """A time read back by a raw select, as an aware UTC datetime (None stays None): SQLite hands back
+    naive UTC text, PostgreSQL aware datetimes."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def zone(name: str) -> ZoneInfo:

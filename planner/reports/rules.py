@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from planner.clock import stored_utc
 from planner.db import is_postgres, raw
 from planner.errors import PlannerError, not_found
 from planner.programs.rules import require_role
@@ -182,14 +183,6 @@ def _day(value: Any, tz: ZoneInfo) -> date:
     return value.astimezone(tz).date()
 
 
-def _aware(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 async def build(program_ids: list[int] | None, *, now: datetime) -> Report:
     """The report over the given programmes (all of them when None). No access checks: callers do those."""
     programs = await _programs(program_ids)
@@ -221,7 +214,7 @@ async def build(program_ids: list[int] | None, *, now: datetime) -> Report:
         c = per_slot.setdefault(s["id"], Counts())
         if a["cancelled_at"] is None:
             c.sessions = 1
-            c.sessions_held = 1 if _aware(s["starts_at"]) <= now else 0
+            c.sessions_held = 1 if stored_utc(s["starts_at"]) <= now else 0
             if a["kind"] == "activation":
                 c.seats = s["capacity"]
             elif first_slot[a["id"]] == s["id"]:
@@ -285,7 +278,7 @@ async def build(program_ids: list[int] | None, *, now: datetime) -> Report:
         else:
             seats = c.seats
         row = {"id": a["id"], "program_id": a["program"], "title": a["title"], "kind": a["kind"], "space": a["space_name"],
-               "starts_at": _aware(a["starts_at"]).isoformat(), "day": _day(a["starts_at"], tzs[a["program"]]),
+               "starts_at": stored_utc(a["starts_at"]).isoformat(), "day": _day(a["starts_at"], tzs[a["program"]]),
                "cancelled": a["cancelled_at"] is not None, "sessions": slots_of.get(a["id"], 0),
                **c.as_dict(), "seats": seats}
         activity_rows.append(row)

@@ -3,13 +3,14 @@ the personal link, cancelling, changing the party, accepting an offered seat."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
 from planner import i18n
 from planner.accounts.rules import normalise_email
+from planner.clock import stored_utc
 from planner.db import free_pool, is_postgres, locked, raw, write_transaction
 from planner.errors import PlannerError, not_found
 from planner.groupcommit import GroupCommit
@@ -52,7 +53,7 @@ async def _open_activity(activity_id: Any, now: datetime) -> dict:
     ids = a["slot_ids"]
     a["slot_ids"] = [int(x) for x in (ids.split(",") if isinstance(ids, str) else ids or [])]
     for key in ("cancelled_at", "rsvp_deadline", "ends_at"):
-        a[key] = _aware(a[key])
+        a[key] = stored_utc(a[key])
     if a["cancelled_at"] is not None:
         raise PlannerError("This activity was cancelled.", "closed")
     if a["rsvp_deadline"] is not None and now > a["rsvp_deadline"]:
@@ -60,14 +61,6 @@ async def _open_activity(activity_id: Any, now: datetime) -> dict:
     if now >= a["ends_at"]:
         raise PlannerError("This activity is over.", "closed")
     return a
-
-
-def _aware(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def _pick_slot(a: dict, slot_id: Any) -> int:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
+from planner.clock import stored_utc
 from planner.db import is_postgres, raw, write_transaction
 from planner.errors import PlannerError
 from planner.i18n import LazyText, _l, _nl
@@ -44,11 +45,7 @@ async def wait_needed(limit: Limit, *, now: datetime) -> int:
     if len(rows) < limit.attempts:
         return 0
     # The oldest of the last `attempts` hits must leave the window before another attempt.
-    oldest = rows[-1]["at"]
-    if isinstance(oldest, str):  # SQLite's raw rows hold the stored text
-        oldest = datetime.fromisoformat(oldest)
-    if oldest.tzinfo is None:
-        oldest = oldest.replace(tzinfo=timezone.utc)
+    oldest = stored_utc(rows[-1]["at"])
     return max(1, math.ceil((oldest + limit.window - now).total_seconds()))
 
 

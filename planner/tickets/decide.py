@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from planner.clock import stored_utc
 from planner.errors import PlannerError
 from planner.i18n import LazyText, Moment, _l
 from planner.inventory.handout import NO_KIT_LEFT
@@ -27,17 +28,6 @@ from planner.terms import Term
 # A session's tickets are still honoured this long after it ends (late stragglers, a slow queue).
 GRACE_AFTER_END = timedelta(hours=2)
 MAX_REASON = 300
-
-
-def aware(value: Any) -> datetime:
-    """SQLite hands back naive UTC (or text) for raw selects; PostgreSQL aware datetimes."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
-def _maybe(value: Any) -> datetime | None:
-    return None if value is None else aware(value)
 
 
 @dataclass(frozen=True)
@@ -104,12 +94,12 @@ class TicketRow:
         scanned = None
         if row.get("scan_slot_activity") is not None:
             scanned = SlotTime(id=int(row["scan_slot_id"]), activity=int(row["scan_slot_activity"]),
-                               starts_at=aware(row["scan_slot_starts"]), ends_at=aware(row["scan_slot_ends"]))
+                               starts_at=stored_utc(row["scan_slot_starts"]), ends_at=stored_utc(row["scan_slot_ends"]))
         return cls(
             id=row["id"], name=row["name"], guests=int(row["guests"] or 0), status=row["status"], slot=row["slot"],
             activity=row["activity"], program=row["program"], title=row["title"], kit=row["kit"], space=row["space"],
-            kind=row["kind"], cancelled_at=_maybe(row["cancelled_at"]), slot_starts=aware(row["slot_starts"]),
-            slot_ends=aware(row["slot_ends"]), timezone=row["timezone"], kit_name=row["kit_name"],
+            kind=row["kind"], cancelled_at=stored_utc(row["cancelled_at"]), slot_starts=stored_utc(row["slot_starts"]),
+            slot_ends=stored_utc(row["slot_ends"]), timezone=row["timezone"], kit_name=row["kit_name"],
             kit_low=int(row["kit_low"] or 0), role=row["role"], scanned_slot=scanned, day_slots=day_slots,
             existing=existing,
         )
@@ -118,7 +108,7 @@ class TicketRow:
 def existing_of(row: Mapping[str, Any] | None, prefix: str = "") -> Existing | None:
     if row is None or row.get(prefix + "id") is None:
         return None
-    return Existing(id=row[prefix + "id"], checked_in_at=aware(row[prefix + "checked_in_at"]),
+    return Existing(id=row[prefix + "id"], checked_in_at=stored_utc(row[prefix + "checked_in_at"]),
                     device=row[prefix + "device"], scan_id=row[prefix + "scan_id"])
 
 

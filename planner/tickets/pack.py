@@ -22,7 +22,7 @@ import hashlib
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable
 
-from planner.clock import local, zone
+from planner.clock import local, stored_utc, zone
 from planner.db import raw
 from planner.errors import PlannerError, not_found
 from planner.programs.rules import require_role
@@ -48,13 +48,6 @@ def short_name(name: str) -> str:
         return ""
     first = parts[0][:24]
     return first if len(parts) == 1 else f"{first} {parts[-1][0].upper()}."
-
-
-def _aware(value: Any) -> datetime:
-    # SQLite hands back naive UTC text for raw selects; PostgreSQL aware datetimes.
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def _marks(ids: Iterable[Any]) -> str:
@@ -96,11 +89,11 @@ def _activity_out(a: dict, slots: list[dict]) -> dict:
     return {
         "id": a["id"], "program_id": a["program"], "title": a["title"], "kind": a["kind"],
         "space": {"id": a["space"], "name": a["space_name"]},
-        "starts_at": local(_aware(a["starts_at"]), tz).isoformat(), "ends_at": local(_aware(a["ends_at"]), tz).isoformat(),
+        "starts_at": local(stored_utc(a["starts_at"]), tz).isoformat(), "ends_at": local(stored_utc(a["ends_at"]), tz).isoformat(),
         "cancelled": a["cancelled_at"] is not None,
         "kit": {"id": a["kit"], "name": a["kit_name"]} if a["kit"] is not None else None,
-        "slots": [{"id": s["id"], "starts_at": local(_aware(s["starts_at"]), tz).isoformat(),
-                   "ends_at": local(_aware(s["ends_at"]), tz).isoformat(), "capacity": s["capacity"]} for s in slots],
+        "slots": [{"id": s["id"], "starts_at": local(stored_utc(s["starts_at"]), tz).isoformat(),
+                   "ends_at": local(stored_utc(s["ends_at"]), tz).isoformat(), "capacity": s["capacity"]} for s in slots],
     }
 
 
@@ -252,7 +245,7 @@ async def build_pack(activity_ids: Iterable[int], *, now: datetime, hash_bytes: 
     for c in await _in("SELECT rsvp, slot, checked_in_at, device FROM checkin WHERE slot IN ({ids}) ORDER BY id", slot_ids):
         i = index.get(c["rsvp"])
         if i is not None:
-            checkins.append([i, c["slot"], int(_aware(c["checked_in_at"]).timestamp()), c["device"] or ""])
+            checkins.append([i, c["slot"], int(stored_utc(c["checked_in_at"]).timestamp()), c["device"] or ""])
     return {
         "version": PACK_VERSION,
         "generated_at": now.astimezone(timezone.utc).isoformat(),

@@ -14,6 +14,7 @@ from functools import partial
 from typing import Any
 
 from planner.audit.rules import record
+from planner.clock import stored_utc
 from planner.db import free_pool, is_postgres, raw, write_transaction
 from planner.errors import PlannerError
 from planner.groupcommit import GroupCommit
@@ -31,7 +32,6 @@ from planner.tickets.decide import (
     Scan,
     SlotTime,
     TicketRow,
-    aware,
     decide,
     existing_of,
     kit_state,
@@ -75,7 +75,7 @@ def _parse_at(at: Any, now: datetime) -> datetime | None:
     if not at:
         return None
     try:
-        scanned_at = aware(datetime.fromisoformat(str(at).replace("Z", "+00:00"))).astimezone(timezone.utc)
+        scanned_at = stored_utc(datetime.fromisoformat(str(at).replace("Z", "+00:00"))).astimezone(timezone.utc)
     except ValueError:
         raise PlannerError("scanned_at must be an ISO 8601 time.", extra={"field": "scanned_at"}) from None
     # A device clock far ahead would let a scan "win" against real earlier ones.
@@ -128,7 +128,7 @@ async def _has_any_role(user_id: int) -> bool:
 
 async def _residency_slots(activity_id: int) -> tuple[SlotTime, ...]:
     rows = await raw("SELECT id, activity, starts_at, ends_at FROM slot WHERE activity = {} ORDER BY starts_at, id", activity_id)
-    return tuple(SlotTime(id=r["id"], activity=r["activity"], starts_at=aware(r["starts_at"]), ends_at=aware(r["ends_at"]))
+    return tuple(SlotTime(id=r["id"], activity=r["activity"], starts_at=stored_utc(r["starts_at"]), ends_at=stored_utc(r["ends_at"]))
                  for r in rows)
 
 

@@ -11,12 +11,11 @@ from datetime import datetime
 from typing import Any
 
 from planner.audit.rules import record
-from planner.clock import local
+from planner.clock import local, stored_utc
 from planner.db import raw
 from planner.errors import PlannerError, not_found
 from planner.i18n import _l
 from planner.programs.rules import require_role
-from planner.tickets.decide import aware
 
 MIN_QUERY = 2
 MAX_QUERY = 100
@@ -68,7 +67,7 @@ async def search_guests(user: dict | None, *, activity_id: Any, q: Any, now: dat
                  detail=f"name search at the door, {len(found)} shown")
     return {"results": [{
         "rsvp_id": r["id"], "name": r["name"], "code": r["ticket_code"],
-        "slot_starts_at": local(aware(r["starts_at"]), a["timezone"]).isoformat(), "status": r["status"],
+        "slot_starts_at": local(stored_utc(r["starts_at"]), a["timezone"]).isoformat(), "status": r["status"],
         "checked_in": r["id"] in came,
     } for r in found]}
 
@@ -83,4 +82,4 @@ async def _checked_in(rows: list[dict], *, residency: bool, tz: str, now: dateti
     if not residency:
         return {c["rsvp"] for c in admitted}
     today = local(now, tz).date()
-    return {c["rsvp"] for c in admitted if local(aware(c["starts_at"]), tz).date() == today}
+    return {c["rsvp"] for c in admitted if local(stored_utc(c["starts_at"]), tz).date() == today}
