@@ -4,33 +4,29 @@ own, and a caller hears of its write only once it is committed."""
 from __future__ import annotations
 
 import asyncio
+import time
+from datetime import datetime, timezone
 
 import asyncpg
 import pytest
 
 from planner import db
+from planner.accounts.tables import User as UserTable
 from planner.groupcommit import GroupCommit
 from planner.inventory.tables import Location, StockLevel, StockMovement
+from planner.rsvps import booking
+from planner.rsvps.tables import Rsvp
 from planner.tickets import rules
+from planner.tickets.decide import GRACE_AFTER_END
 from planner.tickets.tables import Checkin
 from tests.conftest import ENGINE
-from tests.tickets.test_scan_kits import staff_api
+from tests.tickets.test_scan_kits import kit_tickets, staff_api
 
 pytestmark = pytest.mark.skipif(ENGINE != "postgres", reason="group commit is PostgreSQL's (SQLite has one writer)")
 
 
 async def test_concurrent_scans_are_grouped_and_stock_stays_exact(api, setup, client):
-    pid, sid = setup["program"]["id"], setup["space"]["id"]
-    item = (await api.post(f"/api/programs/{pid}/items", {"name": "Earplugs"}, expect=201)).json()
-    kit = (await api.post(f"/api/programs/{pid}/kits", {"name": "Calm kit", "items": [{"item_id": item["id"], "quantity": 1}]}, expect=201)).json()
-    shelf = await Location.select(Location.id).where(Location.space == sid).first()
-    await api.post(f"/api/programs/{pid}/stock/movements", {"item_id": kit["id"], "quantity": 25, "kind": "receive", "location_id": shelf["id"]}, expect=201)
-    a = await api.activity(pid, sid, capacity=40, kit_id=kit["id"])
-    tickets = []
-    for i in range(40):
-        r = await client.post(f"/api/activities/{a['id']}/rsvps", json={"name": f"G{i}", "email": f"g{i}@example.org"})
-        tickets.append(r.json()["ticket"]["code"])
-    staff = await staff_api(api, client, pid)
+    a, kit, shelf, tickets, staff = await kit_tickets(api, setup, client, kits=25, guests=40)
     groups, writes = rules.SCANS.groups, rules.SCANS.writes
     # Every ticket scanned twice at the same moment (two gates): one admits, one is amber.
     answers = await asyncio.gather(*[staff.post("/api/checkins", {"code": c}) for c in tickets for _ in (0, 1)])
@@ -94,9 +90,6 @@ async def test_a_failed_group_runs_again_write_by_write(probe_table):
 
 
 async def test_concurrent_rsvps_are_grouped_first_come_first_served_and_repeats_answered(api, setup, client):
-    from planner.rsvps import booking
-    from planner.rsvps.tables import Rsvp
-
     pid, sid = setup["program"]["id"], setup["space"]["id"]
     a = await api.activity(pid, sid, capacity=10)
     groups = booking.RSVPS.groups
@@ -122,14 +115,8 @@ async def test_two_processes_groups_across_two_shelves_do_not_deadlock(api, setu
     """Two processes' groups (two GroupCommits here) scanning tickets of two tents in opposite orders: without the
     shelves locked first in id order and the scans sorted, each holds one shelf and waits for the other's (a
     deadlock PostgreSQL breaks only after a second, and one group runs again alone)."""
-    import time as _time
-    from datetime import datetime, timezone
-
-    from planner.accounts.tables import User as UserTable
-    from planner.tickets.decide import GRACE_AFTER_END
-
     pid = setup["program"]["id"]
-    staff = await staff_api(api, client, pid)
+    await staff_api(api, client, pid)  # a staff member, whose scans these are
     codes: dict[str, list[str]] = {}
     for tent in ("North tent", "South tent"):
         space = (await api.post(f"/api/programs/{pid}/spaces", {"name": tent, "capacity": 50}, expect=201)).json()
@@ -139,7 +126,6 @@ async def test_two_processes_groups_across_two_shelves_do_not_deadlock(api, setu
         a = await api.activity(pid, space["id"], capacity=10, kit_id=kit["id"])
         codes[tent] = [(await client.post(f"/api/activities/{a['id']}/rsvps", json={"name": f"{tent} {i}", "email": f"{tent[0]}{i}@example.org"})).json()["ticket"]["code"]
                        for i in range(2)]
-    assert staff is not None
     user = await UserTable.select(UserTable.id).where(UserTable.email == "staff@example.org").first()
     now = datetime.now(timezone.utc)
     pool = db.engine().pool
@@ -153,12 +139,12 @@ async def test_two_processes_groups_across_two_shelves_do_not_deadlock(api, setu
 
     north, south = codes["North tent"], codes["South tent"]
     one, two = (GroupCommit("scan-1", before=rules._lock_shelves), GroupCommit("scan-2", before=rules._lock_shelves))
-    t0 = _time.perf_counter()
+    t0 = time.perf_counter()
     results = await asyncio.gather(
         *[one.run(write(c), pool, key=c) for c in (north[0], south[0])],
         *[two.run(write(c), pool, key=c) for c in (south[1], north[1])],
     )
-    took = _time.perf_counter() - t0
+    took = time.perf_counter() - t0
     assert [r["result"] for r in results] == ["admitted"] * 4
     assert one.replayed == two.replayed == 0 and took < 0.9, f"a deadlock was broken by PostgreSQL ({took:.2f} s)"
     assert one.groups == two.groups == 1

@@ -13,18 +13,24 @@ async def staff_api(api, client, program_id) -> Api:
     return Api(client, tok)
 
 
-async def test_40_concurrent_admissions_with_30_kits(api, setup, client):
+async def kit_tickets(api, setup, client, *, kits: int, guests: int) -> tuple[dict, dict, dict, list[str], Api]:
+    """An activity at the setup's space whose admissions each take a calm kit: `kits` of them on its shelf,
+    `guests` confirmed tickets, and a staff member's API."""
     pid, sid = setup["program"]["id"], setup["space"]["id"]
     item = (await api.post(f"/api/programs/{pid}/items", {"name": "Earplugs"}, expect=201)).json()
     kit = (await api.post(f"/api/programs/{pid}/kits", {"name": "Calm kit", "items": [{"item_id": item["id"], "quantity": 1}]}, expect=201)).json()
     shelf = await Location.select(Location.id).where(Location.space == sid).first()
-    await api.post(f"/api/programs/{pid}/stock/movements", {"item_id": kit["id"], "quantity": 30, "kind": "receive", "location_id": shelf["id"]}, expect=201)
-    a = await api.activity(pid, sid, capacity=40, kit_id=kit["id"])
+    await api.post(f"/api/programs/{pid}/stock/movements", {"item_id": kit["id"], "quantity": kits, "kind": "receive", "location_id": shelf["id"]}, expect=201)
+    a = await api.activity(pid, sid, capacity=guests, kit_id=kit["id"])
     tickets = []
-    for i in range(40):
+    for i in range(guests):
         r = await client.post(f"/api/activities/{a['id']}/rsvps", json={"name": f"G{i}", "email": f"g{i}@example.org"})
         tickets.append(r.json()["ticket"]["code"])
-    staff = await staff_api(api, client, pid)
+    return a, kit, shelf, tickets, await staff_api(api, client, pid)
+
+
+async def test_40_concurrent_admissions_with_30_kits(api, setup, client):
+    a, kit, shelf, tickets, staff = await kit_tickets(api, setup, client, kits=30, guests=40)
     results = await asyncio.gather(*[staff.post("/api/checkins", {"code": c}) for c in tickets])
     bodies = [r.json() for r in results]
     assert [b["result"] for b in bodies] == ["admitted"] * 40
